@@ -1,0 +1,41 @@
+# Entry points: `make run` and `make test` (see README). Everything runs inside .venv.
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+EDITABLE_STAMP := $(VENV)/.union-warehouse-editable
+
+.PHONY: setup run test lint lock clean
+
+## setup: create .venv if missing and sync it with requirements.lock (fast when up to date)
+setup:
+	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	@[ "$$($(UV) --version 2>/dev/null | cut -d' ' -f2)" = "$(UV_VERSION)" ] \
+		|| $(VENV_PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@$(UV) pip install --quiet --python $(VENV_PY) -r requirements.lock
+	@# uv rebuilds a local editable on every call (~1 s); redo it only when pyproject changes.
+	@[ $(EDITABLE_STAMP) -nt pyproject.toml ] \
+		|| { $(UV) pip install --quiet --python $(VENV_PY) -e . --no-deps && touch $(EDITABLE_STAMP); }
+
+## run: generate the embedded demo sources
+run: setup
+	$(VENV_PY) -m simulator generate --scale 0.01 --seed 42 --out data/demo
+
+## test: lint Python, then run the test suite
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV_PY) -m pytest -q
+
+## lint: Python (ruff) and SQL (sqlfluff) linters
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint dbt_project
+
+## lock: re-resolve requirements.lock from pyproject.toml
+lock: setup
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml -o requirements.lock
+
+clean:
+	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Extract the three source systems, pseudonymise PII and land raw tables in DuckDB."""

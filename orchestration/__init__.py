@@ -1,0 +1,1 @@
+"""Dagster code location: assets, jobs and resources of the union warehouse."""

@@ -1,0 +1,1 @@
+"""Data-quality checks (great-expectations suites and helpers) run against the warehouse."""

@@ -1,0 +1,40 @@
+"""Shared pytest fixtures and hooks."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from functools import cache
+
+import pytest
+
+POSTGRES_HOST = "127.0.0.1"
+POSTGRES_PORT = 5432
+
+
+@cache
+def postgres_reachable() -> bool:
+    try:
+        with socket.create_connection((POSTGRES_HOST, POSTGRES_PORT), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # PostgreSQL is optional for contributors; without it the postgres tests skip, not fail.
+    postgres_items = [item for item in items if "postgres" in item.keywords]
+    if postgres_items and not postgres_reachable():
+        skip = pytest.mark.skip(reason=f"no PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}")
+        for item in postgres_items:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def clean_unionwh_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Remove every ``UNIONWH_*`` variable so a test sees only what it sets itself."""
+    for name in list(os.environ):
+        if name.startswith("UNIONWH_"):
+            monkeypatch.delenv(name)
+    yield monkeypatch

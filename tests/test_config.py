@@ -1,0 +1,114 @@
+"""``UNIONWH_*`` environment variables map onto PipelineSettings as documented."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from orchestration.resources import DEMO_PII_KEY, DemoPiiKeyWarning, PipelineSettings
+
+REAL_KEY = "a-real-secret-key-from-the-vault"
+
+
+def test_defaults_point_at_the_embedded_demo() -> None:
+    with pytest.warns(DemoPiiKeyWarning):
+        settings = PipelineSettings.from_env({})
+
+    assert settings.membership_db_url == "sqlite:///data/demo/membership.db"
+    assert settings.disputes_api_url is None
+    assert settings.disputes_api_token is None
+    assert not settings.disputes_use_api
+    assert settings.disputes_export_dir == Path("data/demo/disputes")
+    assert settings.services_landing_dir == "data/demo/landing"
+    assert settings.warehouse_path == Path("data/warehouse.duckdb")
+    assert settings.serving_path == Path("data/serving.duckdb")
+    assert settings.pii_key == DEMO_PII_KEY
+    assert settings.pii_key_is_demo
+
+
+def test_overrides() -> None:
+    env = {
+        "UNIONWH_MEMBERSHIP_DB_URL": "postgresql+psycopg://u:p@127.0.0.1:5432/membership",
+        "UNIONWH_DISPUTES_API_URL": "http://127.0.0.1:8000",
+        "UNIONWH_DISPUTES_API_TOKEN": "tok",
+        "UNIONWH_DISPUTES_EXPORT_DIR": "/srv/disputes",
+        "UNIONWH_SERVICES_LANDING_DIR": "s3://bucket/landing",
+        "UNIONWH_WAREHOUSE_PATH": "/tmp/wh.duckdb",
+        "UNIONWH_SERVING_PATH": "/tmp/serving.duckdb",
+        "UNIONWH_PII_KEY": REAL_KEY,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DemoPiiKeyWarning)
+        settings = PipelineSettings.from_env(env)
+
+    assert settings.membership_db_url == env["UNIONWH_MEMBERSHIP_DB_URL"]
+    assert settings.disputes_api_url == "http://127.0.0.1:8000"
+    assert settings.disputes_api_token == "tok"
+    assert settings.disputes_use_api
+    assert settings.disputes_export_dir == Path("/srv/disputes")
+    # An fsspec URL must survive unchanged (a Path would collapse "s3://" to "s3:/").
+    assert settings.services_landing_dir == "s3://bucket/landing"
+    assert settings.warehouse_path == Path("/tmp/wh.duckdb")
+    assert settings.serving_path == Path("/tmp/serving.duckdb")
+    assert settings.pii_key == REAL_KEY
+    assert not settings.pii_key_is_demo
+    assert settings.pii_key_bytes == REAL_KEY.encode()
+
+
+def test_reads_os_environ_by_default(clean_unionwh_env: pytest.MonkeyPatch) -> None:
+    clean_unionwh_env.setenv("UNIONWH_WAREHOUSE_PATH", "/tmp/from-env.duckdb")
+    clean_unionwh_env.setenv("UNIONWH_PII_KEY", REAL_KEY)
+
+    settings = PipelineSettings.from_env()
+
+    assert settings.warehouse_path == Path("/tmp/from-env.duckdb")
+    assert settings.serving_path == Path("data/serving.duckdb")
+
+
+def test_empty_values_mean_unset() -> None:
+    with pytest.warns(DemoPiiKeyWarning):
+        settings = PipelineSettings.from_env(
+            {"UNIONWH_PII_KEY": "", "UNIONWH_DISPUTES_API_URL": " ", "UNIONWH_WAREHOUSE_PATH": ""}
+        )
+
+    assert settings.pii_key_is_demo
+    assert settings.disputes_api_url is None
+    assert settings.warehouse_path == Path("data/warehouse.duckdb")
+
+
+def test_demo_key_warning_is_loud(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.warns(DemoPiiKeyWarning, match="UNIONWH_PII_KEY"):
+        PipelineSettings.from_env({"UNIONWH_WAREHOUSE_PATH": "/tmp/x.duckdb"})
+
+    assert any(
+        record.levelname == "WARNING" and "DEMO KEY" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+def test_api_url_without_token_is_rejected() -> None:
+    with pytest.raises(ValueError, match="UNIONWH_DISPUTES_API_TOKEN"):
+        PipelineSettings.from_env(
+            {"UNIONWH_DISPUTES_API_URL": "http://127.0.0.1:8000", "UNIONWH_PII_KEY": REAL_KEY}
+        )
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = PipelineSettings.from_env(
+        {
+            "UNIONWH_DISPUTES_API_URL": "http://127.0.0.1:8000",
+            "UNIONWH_DISPUTES_API_TOKEN": "tok-should-not-leak",
+            "UNIONWH_PII_KEY": REAL_KEY,
+        }
+    )
+
+    assert "tok-should-not-leak" not in repr(settings)
+    assert REAL_KEY not in repr(settings)
+
+
+def test_settings_are_immutable() -> None:
+    settings = PipelineSettings(pii_key=REAL_KEY)
+    with pytest.raises(AttributeError):
+        settings.warehouse_path = Path("elsewhere.duckdb")  # type: ignore[misc]

@@ -1,0 +1,65 @@
+"""The Dagster code location loads, and its asset graph changes only on purpose."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+import orchestration.definitions as definitions_module
+from orchestration.definitions import defs
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_keys.txt"
+SNAPSHOT_HEADER = (
+    "# Asset keys of orchestration.definitions, one per line, sorted.\n"
+    "# Regenerate: UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/test_definitions.py\n"
+)
+
+
+def _current_asset_keys() -> list[str]:
+    return sorted(key.to_user_string() for key in defs.resolve_all_asset_keys())
+
+
+def _read_snapshot() -> list[str]:
+    lines = SNAPSHOT.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_definitions_are_loadable() -> None:
+    assert isinstance(defs, dg.Definitions)
+    dg.Definitions.validate_loadable(defs)
+    # Building every job resolves the asset graph and resource requirements.
+    defs.resolve_all_job_defs()
+
+
+def test_module_holds_exactly_one_definitions() -> None:
+    # `dagster dev -m` / `dagster asset materialize -m` reject a module with several
+    # Definitions objects at module scope, although importing it works.
+    found = [
+        name
+        for name, value in vars(definitions_module).items()
+        if isinstance(value, dg.Definitions)
+    ]
+    assert found == ["defs"]
+
+
+def test_every_area_is_merged() -> None:
+    assert "dbt" in (defs.resources or {})
+
+
+def test_asset_keys_match_snapshot() -> None:
+    current = _current_asset_keys()
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
+        SNAPSHOT.write_text(SNAPSHOT_HEADER + "".join(f"{k}\n" for k in current), "utf-8")
+    if not SNAPSHOT.exists():
+        pytest.fail(f"{SNAPSHOT} is missing; create it with UPDATE_SNAPSHOTS=1")
+    expected = _read_snapshot()
+    added = sorted(set(current) - set(expected))
+    removed = sorted(set(expected) - set(current))
+    assert current == expected, (
+        f"asset keys changed (added={added}, removed={removed}); "
+        "if intended, rerun with UPDATE_SNAPSHOTS=1 and commit the snapshot"
+    )
