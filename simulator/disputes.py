@@ -9,10 +9,30 @@ import numpy as np
 import polars as pl
 
 from simulator import calibration as cal
-from simulator.identifiers import OUTSIDE_AREAS, mobile_numbers, person_names, resident_id_numbers, uscc_codes
+from simulator.identifiers import (
+    OUTSIDE_AREAS,
+    mobile_numbers,
+    person_names,
+    resident_id_numbers,
+    uscc_codes,
+)
 from simulator.membership import BRAND_CHARS, _district_choice, _pick, end_of, opt_str
-from simulator.randomness import DAY, SECOND, d64, exact_count_choice, office_time, stream, uniform_dates
-from simulator.reference import CLAIM_TYPES, HOTLINE_TOPICS, NEW_FORM_TYPES, SOURCE_CHANNELS, load_reference
+from simulator.randomness import (
+    DAY,
+    SECOND,
+    d64,
+    exact_count_choice,
+    office_time,
+    stream,
+    uniform_dates,
+)
+from simulator.reference import (
+    CLAIM_TYPES,
+    HOTLINE_TOPICS,
+    NEW_FORM_TYPES,
+    SOURCE_CHANNELS,
+    load_reference,
+)
 
 CASE_STATUS_AFTER = {
     "RECEIVED": "RECEIVED", "MEDIATION_STARTED": "MEDIATING", "MEDIATION_SUCCEEDED": "MEDIATING",
@@ -84,7 +104,9 @@ def build_cases(
     r_at = office_time(rng, r_day)
 
     path = np.where(
-        mediated, "MEDIATED", _pick(rng, ("ARBITRATION", "WITHDRAWN", "REFERRED"), n, [0.55, 0.25, 0.2])
+        mediated,
+        "MEDIATED",
+        _pick(rng, ("ARBITRATION", "WITHDRAWN", "REFERRED"), n, [0.55, 0.25, 0.2]),
     )
     ev: dict[str, np.ndarray] = {"RECEIVED": r_day}
     nat = np.full(n, np.datetime64("NaT", "D"))
@@ -97,8 +119,10 @@ def build_cases(
     lf = aw + _days(rng, 5, 15, n)
     jd = lf + _days(rng, 60, 180, n)
     wd = r_day + _days(rng, 2, 20, n)
-    starts_mediation = (path == "MEDIATED") | (path == "ARBITRATION") | (
-        (path == "WITHDRAWN") & (rng.random(n) < 0.6)
+    starts_mediation = (
+        (path == "MEDIATED")
+        | (path == "ARBITRATION")
+        | ((path == "WITHDRAWN") & (rng.random(n) < 0.6))
     )
     ev["MEDIATION_STARTED"] = np.where(starts_mediation, ms, nat)
     ev["MEDIATION_SUCCEEDED"] = np.where(path == "MEDIATED", med_success, nat)
@@ -115,7 +139,9 @@ def build_cases(
         [med_success, jd, aw, ev["WITHDRAWN"]],
         r_day,
     )
-    ev["CLOSED"] = closed_from + np.where(path == "REFERRED", _days(rng, 1, 7, n), _days(rng, 1, 5, n))
+    ev["CLOSED"] = closed_from + np.where(
+        path == "REFERRED", _days(rng, 1, 7, n), _days(rng, 1, 5, n)
+    )
 
     # Legal aid: exactly the calibrated number of grants in each year.
     la_day = r_day + _days(rng, 1, 10, n)
@@ -124,7 +150,9 @@ def build_cases(
     la_year = la_day.astype("datetime64[Y]").astype(int) + 1970
     for year in cal.YEARS:
         pool = np.flatnonzero(la_ok & (la_year == year))
-        la_grant[exact_count_choice(rng, pool, cal.scaled(cal.TARGETS[year].cases_legal_aid, scale))] = True
+        la_grant[
+            exact_count_choice(rng, pool, cal.scaled(cal.TARGETS[year].cases_legal_aid, scale))
+        ] = True
     ev["LEGAL_AID_GRANTED"] = np.where(la_grant, la_day, nat)
 
     outcome = np.select(
@@ -157,9 +185,9 @@ def build_cases(
         parts.append(pl.DataFrame({"case_idx": idx, "type": np.full(len(idx), etype), "at": at}))
     events = pl.concat(parts).sort("case_idx", "at")
     events = events.with_columns(
-        at=pl.max_horizontal(
-            "at", pl.col("at").shift(1).over("case_idx") + pl.duration(minutes=1)
-        ).cum_max().over("case_idx")
+        at=pl.max_horizontal("at", pl.col("at").shift(1).over("case_idx") + pl.duration(minutes=1))
+        .cum_max()
+        .over("case_idx")
     ).with_columns(seq=pl.int_range(pl.len()).over("case_idx"))
 
     year = r_day.astype("datetime64[Y]").astype(int) + 1970
@@ -167,7 +195,9 @@ def build_cases(
     for y in np.unique(year):
         sel = year == y
         seq_in_year[sel] = np.arange(1, sel.sum() + 1)
-    case_id = np.char.add(np.char.add("C", year.astype(str)), np.char.zfill(seq_in_year.astype(str), 6))
+    case_id = np.char.add(
+        np.char.add("C", year.astype(str)), np.char.zfill(seq_in_year.astype(str), 6)
+    )
     case_no = np.char.add(
         np.char.add(np.char.add("京工调〔", year.astype(str)), "〕"),
         np.char.add(np.char.zfill(seq_in_year.astype(str), 4), "号"),
@@ -178,7 +208,12 @@ def build_cases(
     industries = list(ref.industries)
     emp_industry = _pick(rng, industries, n)
     brand = np.char.add(_pick(rng, BRAND_CHARS, n), _pick(rng, BRAND_CHARS, n))
-    emp_name = np.char.add(np.char.add(np.char.add("北京", brand), np.array([ref.industries[c] for c in emp_industry])), "有限公司")
+    emp_name = np.char.add(
+        np.char.add(
+            np.char.add("北京", brand), np.array([ref.industries[c] for c in emp_industry])
+        ),
+        "有限公司",
+    )
 
     cases = pl.DataFrame(
         {
@@ -266,9 +301,13 @@ def build_hotline(
     ref_year = ref_received.astype("datetime64[Y]").astype(int) + 1970
     regular_rx = []
     for year in cal.YEARS:
-        k = max(cal.scaled(cal.TARGETS[year].hotline_requests, scale) - int((ref_year == year).sum()), 0)
+        k = max(
+            cal.scaled(cal.TARGETS[year].hotline_requests, scale) - int((ref_year == year).sum()), 0
+        )
         days = uniform_dates(rng, dt.date(year, 1, 1), dt.date(year, 12, 31), k)
-        regular_rx.append(days.astype("datetime64[us]") + rng.integers(7 * 3600, 22 * 3600, k) * SECOND)
+        regular_rx.append(
+            days.astype("datetime64[us]") + rng.integers(7 * 3600, 22 * 3600, k) * SECOND
+        )
     n_reg = sum(len(x) for x in regular_rx)
     n_ref = referrals.height
     lead = (rng.uniform(0.5, 3.0, n_ref) * 86400).astype(np.int64) * SECOND
@@ -283,7 +322,9 @@ def build_hotline(
         ]
     )
     dispatched = is_ref | (rng.random(n) < 0.4)
-    complexity = np.where(is_ref, "GENERAL", _pick(rng, ("GENERAL", "DIFFICULT", "COMPLEX"), n, [0.8, 0.15, 0.05]))
+    complexity = np.where(
+        is_ref, "GENERAL", _pick(rng, ("GENERAL", "DIFFICULT", "COMPLEX"), n, [0.8, 0.15, 0.05])
+    )
     due_days = np.select([complexity == "GENERAL", complexity == "DIFFICULT"], [7, 15], 30)
     due_at = received + due_days * DAY
     has_district = district != None  # noqa: E711 - numpy elementwise comparison
@@ -297,7 +338,9 @@ def build_hotline(
     frac = np.where(late, rng.uniform(1.0, 1.3, n), rng.uniform(0.05, 0.95, n))
     work = (frac * due_days * 86400).astype(np.int64) * SECOND
     closed = np.where(dispatched, received + work, received + rng.integers(180, 1200, n) * SECOND)
-    closed = np.where(is_ref, np.concatenate([np.zeros(n_reg, "datetime64[us]"), ref_received]), closed)
+    closed = np.where(
+        is_ref, np.concatenate([np.zeros(n_reg, "datetime64[us]"), ref_received]), closed
+    )
     # The report counts every 2024 request closed: requests received before the base date
     # are closed by its end.
     base_end = end_of(cal.BASE_AS_OF)
@@ -310,17 +353,28 @@ def build_hotline(
     category = np.where(
         is_ref,
         _pick(rng, ("LEGAL_AID", "COMPLAINT"), n),
-        _pick(rng, ("CONSULT", "SERVICE", "COMPLAINT", "LEGAL_AID", "SUGGESTION"), n, [0.55, 0.2, 0.12, 0.08, 0.05]),
+        _pick(
+            rng,
+            ("CONSULT", "SERVICE", "COMPLAINT", "LEGAL_AID", "SUGGESTION"),
+            n,
+            [0.55, 0.2, 0.12, 0.08, 0.05],
+        ),
     )
-    satisfaction = np.where(rng.random(n) < 0.7, _pick(rng, (5, 4, 3, 2, 1), n, [0.6, 0.25, 0.1, 0.03, 0.02]), -1)
+    satisfaction = np.where(
+        rng.random(n) < 0.7, _pick(rng, (5, 4, 3, 2, 1), n, [0.6, 0.25, 0.1, 0.03, 0.02]), -1
+    )
     year = received.astype("datetime64[Y]").astype(int) + 1970
     order = np.lexsort((np.arange(n), received))
     frame = pl.DataFrame(
         {
             "received_at": received,
             "channel": _pick(rng, ("PHONE", "APP", "WECHAT", "WEB"), n, [0.6, 0.2, 0.15, 0.05]),
-            "caller_member_id": opt_str(np.where(caller_member, pool["member_id"].to_numpy()[pick], None)),
-            "caller_phone": np.where(caller_member, pool["phone"].to_numpy()[pick], mobile_numbers(rng, n)),
+            "caller_member_id": opt_str(
+                np.where(caller_member, pool["member_id"].to_numpy()[pick], None)
+            ),
+            "caller_phone": np.where(
+                caller_member, pool["phone"].to_numpy()[pick], mobile_numbers(rng, n)
+            ),
             "district_code": opt_str(district),
             "category": category,
             "topic": _pick(rng, HOTLINE_TOPICS, n),
@@ -355,20 +409,24 @@ def _ts(col: str) -> pl.Expr:
 
 def _money(col: str) -> pl.Expr:
     cents = pl.col(col)
-    return (
-        (cents // 100).cast(pl.String) + "." + (cents % 100).cast(pl.String).str.zfill(2)
-    )
+    return (cents // 100).cast(pl.String) + "." + (cents % 100).cast(pl.String).str.zfill(2)
 
 
-def case_versions(cases: pl.DataFrame, events: pl.DataFrame, t0: np.datetime64 | None, t1: np.datetime64) -> pl.DataFrame:
+def case_versions(
+    cases: pl.DataFrame, events: pl.DataFrame, t0: np.datetime64 | None, t1: np.datetime64
+) -> pl.DataFrame:
     """Every version of every case whose updated_at falls in (t0, t1], as JSON-ready rows,
     with `file_date`, the export file it belongs to."""
-    ev = events.sort("case_id", "seq").with_columns(
-        status_after=pl.col("type").replace_strict(CASE_STATUS_AFTER, default=None),
-        day=pl.col("at").dt.date(),
-    ).with_columns(
-        status=pl.col("status_after").forward_fill().over("case_id"),
-        legal_aid=(pl.col("type") == "LEGAL_AID_GRANTED").cum_max().over("case_id"),
+    ev = (
+        events.sort("case_id", "seq")
+        .with_columns(
+            status_after=pl.col("type").replace_strict(CASE_STATUS_AFTER, default=None),
+            day=pl.col("at").dt.date(),
+        )
+        .with_columns(
+            status=pl.col("status_after").forward_fill().over("case_id"),
+            legal_aid=(pl.col("type") == "LEGAL_AID_GRANTED").cum_max().over("case_id"),
+        )
     )
     versions = ev.group_by("case_id", "day").agg(pl.all().sort_by("seq").last())
     versions = versions.filter(pl.col("at") <= t1)
@@ -403,7 +461,9 @@ def case_versions(cases: pl.DataFrame, events: pl.DataFrame, t0: np.datetime64 |
     return out
 
 
-def hotline_versions(hotline: pl.DataFrame, t0: np.datetime64 | None, t1: np.datetime64) -> pl.DataFrame:
+def hotline_versions(
+    hotline: pl.DataFrame, t0: np.datetime64 | None, t1: np.datetime64
+) -> pl.DataFrame:
     stages = []
     for stage, at_col in ((0, "received_at"), (1, "assigned_at"), (2, "closed_at")):
         stages.append(
@@ -419,8 +479,9 @@ def hotline_versions(hotline: pl.DataFrame, t0: np.datetime64 | None, t1: np.dat
     is_closed = pl.col("stage") == 2
     return v.sort("at", "request_id").select(
         "request_id", _ts("received_at").alias("received_at"), "channel",
-        pl.struct(pl.col("caller_member_id").alias("member_id"), pl.col("caller_phone").alias("phone"))
-        .alias("caller"),
+        pl.struct(
+            pl.col("caller_member_id").alias("member_id"), pl.col("caller_phone").alias("phone")
+        ).alias("caller"),
         "district_code", "category", "topic", "handling",
         pl.when(pl.col("stage") >= 1).then(pl.col("assigned_union_id")).alias("assigned_union_id"),
         "complexity", _ts("due_at").alias("due_at"),

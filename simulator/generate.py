@@ -36,7 +36,9 @@ class Progress:
 
     def __call__(self, message: str) -> None:
         if not self.quiet:
-            print(f"[{time.perf_counter() - self.start:7.1f}s] {message}", file=sys.stderr, flush=True)
+            print(
+                f"[{time.perf_counter() - self.start:7.1f}s] {message}", file=sys.stderr, flush=True
+            )
 
 
 def default_db_url(out: Path) -> str:
@@ -78,7 +80,13 @@ def generate(
 
     # The default database lives beside the outputs; recording no path keeps outputs
     # byte-identical wherever they are written.
-    state = {"seed": seed, "scale": scale, "as_of": as_of.isoformat(), "db_url": db_url, "plant": plant}
+    state = {
+        "seed": seed,
+        "scale": scale,
+        "as_of": as_of.isoformat(),
+        "db_url": db_url,
+        "plant": plant,
+    }
     say("saving world state and ground truth")
     world.save(out)
     write_state(out, state)
@@ -99,7 +107,9 @@ def advance(out: Path, days: int, quiet: bool = False) -> dict[str, Any]:
     old_as_of = dt.date.fromisoformat(state["as_of"])
     as_of = old_as_of + dt.timedelta(days=days)
     if as_of > cal.HORIZON_END:
-        raise ValueError(f"the simulated world ends on {cal.HORIZON_END}; cannot advance to {as_of}")
+        raise ValueError(
+            f"the simulated world ends on {cal.HORIZON_END}; cannot advance to {as_of}"
+        )
     rng = stream(state["seed"], f"advance-{as_of.isoformat()}")
     engine = sa.create_engine(state["db_url"] or default_db_url(out))
     old_tables = membership_tables(world, old_as_of)
@@ -107,7 +117,9 @@ def advance(out: Path, days: int, quiet: bool = False) -> dict[str, Any]:
     if state.get("plant", True):
         manifest += planting.hard_delete(world, rng, old_as_of)
     say(f"advancing {old_as_of} -> {as_of}")
-    counts: dict[str, Any] = {"membership": write_membership_delta(engine, world, old_tables, as_of)}
+    counts: dict[str, Any] = {
+        "membership": write_membership_delta(engine, world, old_tables, as_of)
+    }
     counts["disputes"] = write_dispute_export(out / "disputes", world, old_as_of, as_of)
     counts["services"] = write_landing(out / "landing", world, old_as_of, as_of)
     if state.get("plant", True):
@@ -130,10 +142,14 @@ def write_manifest(
     append: bool = False,
 ) -> None:
     path = out / "manifest.json"
-    document = json.loads(path.read_text(encoding="utf-8")) if append and path.exists() else {
-        "planted": [],
-        "runs": [],
-    }
+    document = (
+        json.loads(path.read_text(encoding="utf-8"))
+        if append and path.exists()
+        else {
+            "planted": [],
+            "runs": [],
+        }
+    )
     document.update(
         {k: state[k] for k in ("seed", "scale", "as_of")},
         db_backend=sa.make_url(state["db_url"] or "sqlite://").get_backend_name(),

@@ -20,7 +20,9 @@ OUTSIDE_AREAS = np.array(
     [130102, 130602, 410102, 410302, 370102, 370202, 340102, 230102, 510104, 420102, 140105]
 )
 
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 GIVEN_CHARS = list(
     "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志文斌浩宇婷雪梅晨阳"
     "佳欣怡子涵雨轩博文思源嘉琪晓东海波春燕立新振华俊杰凤玲宏亮海燕德胜永刚丹丹小龙金凤"
@@ -103,7 +105,9 @@ def mobile_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def person_names(rng: np.random.Generator, n: int) -> np.ndarray:
     surname_weights = 1.0 / np.arange(1, len(SURNAMES) + 1) ** 0.8
-    surname = np.array(SURNAMES)[rng.choice(len(SURNAMES), n, p=surname_weights / surname_weights.sum())]
+    surname = np.array(SURNAMES)[
+        rng.choice(len(SURNAMES), n, p=surname_weights / surname_weights.sum())
+    ]
     given = np.array(GIVEN_CHARS)
     first = given[rng.integers(0, len(given), n)]
     second = given[rng.integers(0, len(given), n)]

@@ -21,6 +21,7 @@ from simulator.randomness import (
     DAY,
     SECOND,
     d64,
+    entry_lag,
     office_time,
     stream,
     uniform_dates,
@@ -104,7 +105,9 @@ def build_unions(seed: int, scale: float) -> pl.DataFrame:
     joint_name = np.char.add(np.char.add(district_name, brand), "联合工会")
     fed_name = np.char.add(np.char.add(district_name, brand), "工会联合会")
     union_name = np.where(
-        single, np.char.add(employer_name, "工会委员会"), np.where(utype == "JOINT", joint_name, fed_name)
+        single,
+        np.char.add(employer_name, "工会委员会"),
+        np.where(utype == "JOINT", joint_name, fed_name),
     )
 
     area = district.astype(np.int64)
@@ -242,7 +245,10 @@ def build_members(
         np.array(list(cal.DISTRICT_WEIGHTS)).astype(np.int64)[rng.integers(0, 16, n)],
     )
     id_type = _pick(
-        rng, ("RESIDENT_ID", "HKMO_PERMIT", "TW_PERMIT", "FOREIGN_PR"), n, [0.985, 0.005, 0.003, 0.007]
+        rng,
+        ("RESIDENT_ID", "HKMO_PERMIT", "TW_PERMIT", "FOREIGN_PR"),
+        n,
+        [0.985, 0.005, 0.003, 0.007],
     )
     resident = resident_id_numbers(rng, area, birth, male)
     eight = np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8)
@@ -255,9 +261,7 @@ def build_members(
 
     ethnicity_p = np.full(len(ref.ethnicities), 0.02 / (len(ref.ethnicities) - 1))
     ethnicity_p[ref.ethnicities.index("01")] = 0.95
-    education = _pick(
-        rng, EDUCATION, n, [2, 8, 15, 12, 20, 30, 10, 3]
-    )
+    education = _pick(rng, EDUCATION, n, [2, 8, 15, 12, 20, 30, 10, 3])
     skill = np.where(rng.random(n) < 0.3, rng.integers(1, 6, n), -1)
 
     union0 = np.empty(n, dtype=object)
@@ -295,8 +299,7 @@ def build_members(
 
 def _recorded(rng: np.random.Generator, dates: np.ndarray) -> np.ndarray:
     """Recording time: usually the same office day, sometimes entered a day or two late."""
-    lag = np.where(rng.random(len(dates)) < 0.8, 0, rng.integers(1, 3, len(dates)))
-    return office_time(rng, dates + lag * DAY)
+    return office_time(rng, dates + entry_lag(rng, dates))
 
 
 def _build_events(

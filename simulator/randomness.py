@@ -74,3 +74,11 @@ def exact_count_choice(rng: np.random.Generator, pool: np.ndarray, k: int) -> np
     """Choose exactly k distinct elements of `pool` (all of them when k exceeds it)."""
     k = min(k, len(pool))
     return np.sort(rng.choice(pool, k, replace=False)) if k else pool[:0]
+
+
+def entry_lag(rng: np.random.Generator, dates: np.ndarray) -> np.ndarray:
+    """Days between an activity and its entry: usually the same day, sometimes one or two
+    days late, but never across a year end (the year's report closes the books)."""
+    lag = np.where(rng.random(len(dates)) < 0.8, 0, rng.integers(1, 3, len(dates)))
+    year_end = (dates + 3 * DAY).astype("datetime64[Y]") != dates.astype("datetime64[Y]")
+    return np.where(year_end, 0, lag) * DAY

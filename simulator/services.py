@@ -12,7 +12,16 @@ import polars as pl
 from simulator import calibration as cal
 from simulator.disputes import UnionsByDistrict
 from simulator.membership import _district_choice, _ids, _pick, opt_str
-from simulator.randomness import DAY, SECOND, calibrate_sum, d64, office_time, stream, uniform_dates
+from simulator.randomness import (
+    DAY,
+    SECOND,
+    calibrate_sum,
+    d64,
+    entry_lag,
+    office_time,
+    stream,
+    uniform_dates,
+)
 from simulator.reference import PROGRAM_CATEGORIES, PROGRAM_NAMES, load_reference
 
 REGULAR_CATEGORIES = tuple(
@@ -39,6 +48,8 @@ def build_programs(seed: int, scale: float, unions: pl.DataFrame) -> pl.DataFram
             channel = "MIXED" if category in ("LEGAL_SERVICE", "PSYCH_CARE") else "ONSITE"
             rows += [(category, dt.date(year, 1, 1), dt.date(year, 12, 31), channel)] * 3
         k = cal.scaled(cal.TARGETS[year].app_programs_started, scale)
+        if year == cal.YEARS[0]:
+            k = max(k, 1)  # APP deliveries need a programme at every scale
         starts = uniform_dates(rng, dt.date(year, 1, 1), dt.date(year, 12, 31), k)
         if year == cal.YEARS[0] and k:
             starts[0] = d64(cal.HISTORY_START)  # deliveries through the APP start on day one
@@ -79,11 +90,21 @@ def build_stations(seed: int, scale: float) -> pl.DataFrame:
         uniform_dates(rng, dt.date(2020, 1, 1), cal.HORIZON_END, n),
     )
     opened[: len(cal.DISTRICT_WEIGHTS)] = np.datetime64("2016-05-01")
-    closed = uniform_dates(rng, np.maximum(opened + 400 * DAY, d64(cal.HISTORY_START)), np.full(n, d64(cal.HORIZON_END) + 800 * DAY), n)
-    closed = np.where((rng.random(n) < 0.05) & (closed <= d64(cal.HORIZON_END)), closed, np.datetime64("NaT", "D"))
+    closed = uniform_dates(
+        rng,
+        np.maximum(opened + 400 * DAY, d64(cal.HISTORY_START)),
+        np.full(n, d64(cal.HORIZON_END) + 800 * DAY),
+        n,
+    )
+    closed = np.where(
+        (rng.random(n) < 0.05) & (closed <= d64(cal.HORIZON_END)), closed, np.datetime64("NaT", "D")
+    )
     closed[: len(cal.DISTRICT_WEIGHTS)] = np.datetime64("NaT", "D")
     district_name = np.array([ref.districts[c] for c in district])
-    street = np.char.add(_pick(rng, list("东西南北中新和平安永兴福"), n), _pick(rng, ("华", "园", "桥", "门", "里", "苑", "坊"), n))
+    street = np.char.add(
+        _pick(rng, list("东西南北中新和平安永兴福"), n),
+        _pick(rng, ("华", "园", "桥", "门", "里", "苑", "坊"), n),
+    )
     centroid = {
         "110101": (116.416, 39.928), "110102": (116.366, 39.912), "110105": (116.443, 39.921),
         "110106": (116.286, 39.858), "110107": (116.223, 39.906), "110108": (116.298, 39.959),
@@ -142,9 +163,9 @@ STRATA = (
             {"APP_SERVICE": .85, "LEGAL_SERVICE": .08, "PSYCH_CARE": .07},
             {"MEMBER": .7, "OTHER": .3}, {"APP": 1}),
     Stratum("other", "other_person_times", 5, 0.5,
-            {c: 1.0 for c in ("MUTUAL_AID", "SINGLES_SOCIAL", "MATERNAL_ROOM", "EMPLOYMENT",
-                              "STATION_SERVICE", "LEGAL_SERVICE", "HEALTH_CHECK", "CHILDCARE",
-                              "VOLUNTEER", "OTHER", "PSYCH_CARE")},
+            dict.fromkeys(("MUTUAL_AID", "SINGLES_SOCIAL", "MATERNAL_ROOM", "EMPLOYMENT",
+                           "STATION_SERVICE", "LEGAL_SERVICE", "HEALTH_CHECK", "CHILDCARE",
+                           "VOLUNTEER", "OTHER", "PSYCH_CARE"), 1.0),
             {"MEMBER": .5, "OUTDOOR_WORKER": .1, "MIGRANT_WORKER": .15, "HARDSHIP_FAMILY": .15,
              "OTHER": .1}, {"ONSITE": .7, "VISIT": .3}),
 )  # fmt: skip
@@ -208,7 +229,9 @@ def build_deliveries(
     legacy = members.filter(pl.col("legacy"))
     member_ids = legacy["member_id"].to_numpy()
     nf_ids = legacy.filter(pl.col("employment_form") == "NEW_FORM")["member_id"].to_numpy()
-    old_stations = stations.filter(pl.col("opened_on") < d64(cal.HISTORY_START)).sort("district_code")
+    old_stations = stations.filter(pl.col("opened_on") < d64(cal.HISTORY_START)).sort(
+        "district_code"
+    )
     st_codes = old_stations["district_code"].to_numpy()
     st_ids = old_stations["station_id"].to_numpy()
 
@@ -220,7 +243,9 @@ def build_deliveries(
                 continue
             n = min(target, max(1, round(target / stratum.mean)))
             single = rng.random(n) < stratum.p_single
-            raw = np.where(single, 1, 2 + rng.lognormal(np.log(stratum.mean), 0.9, n).astype(np.int64))
+            raw = np.where(
+                single, 1, 2 + rng.lognormal(np.log(stratum.mean), 0.9, n).astype(np.int64)
+            )
             person_times = calibrate_sum(raw, target, rng)
             category = _pick(rng, list(stratum.categories), n, list(stratum.categories.values()))
             delivered = np.empty(n, dtype="datetime64[D]")
@@ -236,18 +261,25 @@ def build_deliveries(
             uidx = ref_unions.pick(rng, district)
             personal = (person_times == 1) & np.isin(group, ("MEMBER", "NEW_FORM_WORKER"))
             pool = nf_ids if stratum.groups.get("NEW_FORM_WORKER") and len(nf_ids) else member_ids
-            member = np.where(personal & (rng.random(n) < 0.9), pool[rng.integers(0, len(pool), n)], None)
+            member = np.where(
+                personal & (rng.random(n) < 0.9), pool[rng.integers(0, len(pool), n)], None
+            )
             ds = np.searchsorted(st_codes, district, "left")
             de = np.searchsorted(st_codes, district, "right")
             sidx = ds + (rng.random(n) * np.maximum(de - ds, 1)).astype(np.int64)
             station = np.where(
-                (category == "STATION_SERVICE") & (de > ds), st_ids[np.minimum(sidx, len(st_ids) - 1)], None
+                (category == "STATION_SERVICE") & (de > ds),
+                st_ids[np.minimum(sidx, len(st_ids) - 1)],
+                None,
             )
-            lo_hi = np.array([BENEFIT_PER_PERSON.get(str(c), (0, 0)) for c in category])
-            per_person = rng.uniform(lo_hi[:, 0], lo_hi[:, 1])
-            lag = np.where(rng.random(n) < 0.8, 0, rng.integers(1, 3, n))
-            recorded = office_time(rng, delivered + lag * DAY)
-            recorded = np.minimum(recorded, d64(cal.HORIZON_END).astype("datetime64[us]") + 86399 * SECOND)
+            low, high = np.zeros(n), np.zeros(n)
+            for cat, (a, b) in BENEFIT_PER_PERSON.items():
+                low[category == cat], high[category == cat] = a, b
+            per_person = rng.uniform(low, high)
+            recorded = office_time(rng, delivered + entry_lag(rng, delivered))
+            recorded = np.minimum(
+                recorded, d64(cal.HORIZON_END).astype("datetime64[us]") + 86399 * SECOND
+            )
             parts.append(
                 pl.DataFrame(
                     {
@@ -268,7 +300,9 @@ def build_deliveries(
                     }
                 )
             )
-    deliveries = pl.concat(parts).sort("recorded_at", "district_code", "delivered_on", "program_code")
+    deliveries = pl.concat(parts).sort(
+        "recorded_at", "district_code", "delivered_on", "program_code"
+    )
     return deliveries.with_columns(
         delivery_id=pl.lit("D") + pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(12)
     )

@@ -36,11 +36,13 @@ KPI_ORDER = (
 def _by_year(df: pl.DataFrame, date_col: str, value: pl.Expr) -> pl.DataFrame:
     """(year, district_code, value) for every district plus ALL."""
     keyed = df.with_columns(year=pl.col(date_col).dt.year())
-    per_district = keyed.filter(pl.col("district_code").is_not_null()).group_by(
-        "year", "district_code"
-    ).agg(value.alias("value"))
-    city = keyed.group_by("year").agg(value.alias("value")).with_columns(
-        district_code=pl.lit("ALL")
+    per_district = (
+        keyed.filter(pl.col("district_code").is_not_null())
+        .group_by("year", "district_code")
+        .agg(value.alias("value"))
+    )
+    city = (
+        keyed.group_by("year").agg(value.alias("value")).with_columns(district_code=pl.lit("ALL"))
     )
     return pl.concat([per_district, city.select(per_district.columns)])
 
@@ -54,7 +56,9 @@ def compute_kpis(world: Any, as_of: dt.date) -> list[dict[str, Any]]:
     unions = unions_as_of(world.unions, as_of).filter(pl.col("union_type") == "SINGLE")
     results["new_single_unions"] = _by_year(unions, "founded_on", pl.len())
 
-    events = world.events.filter(pl.col("recorded_at") <= end).join(union_district, on="union_id", how="left")
+    events = world.events.filter(pl.col("recorded_at") <= end).join(
+        union_district, on="union_id", how="left"
+    )
     joins = events.filter(pl.col("event_type") == "JOIN")
     results["new_members"] = _by_year(joins, "event_date", pl.len())
     results["new_members_new_form"] = _by_year(
@@ -118,9 +122,13 @@ def compute_kpis(world: Any, as_of: dt.date) -> list[dict[str, Any]]:
         cumulative.append(
             {
                 "year": year,
-                "app_service_items_cumulative": app_programs.filter(pl.col("start_on") <= period_end).height,
+                "app_service_items_cumulative": app_programs.filter(
+                    pl.col("start_on") <= period_end
+                ).height,
                 "app_person_times_cumulative": int(
-                    app_deliveries.filter(pl.col("delivered_on") <= period_end)["person_times"].sum()
+                    app_deliveries.filter(pl.col("delivered_on") <= period_end)[
+                        "person_times"
+                    ].sum()
                 ),
             }
         )
@@ -138,7 +146,9 @@ def compute_kpis(world: Any, as_of: dt.date) -> list[dict[str, Any]]:
         ("worker_pioneers", "WORKER_PIONEER"),
     ):
         results[code] = _by_year(
-            honors.filter(pl.col("honor_type") == htype).with_columns(district_code=pl.lit(None, pl.String)),
+            honors.filter(pl.col("honor_type") == htype).with_columns(
+                district_code=pl.lit(None, pl.String)
+            ),
             "awarded_on",
             pl.len(),
         )

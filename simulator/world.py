@@ -12,7 +12,12 @@ import polars as pl
 
 from simulator.disputes import build_cases, build_hotline
 from simulator.membership import build_honors, build_members, build_unions
-from simulator.services import build_deliveries, build_programs, build_station_visits, build_stations
+from simulator.services import (
+    build_deliveries,
+    build_programs,
+    build_station_visits,
+    build_stations,
+)
 
 STATE_DIR = "_simulator"
 

@@ -20,7 +20,7 @@ from simulator.membership import end_of, events_as_of, honors_as_of, members_as_
 # --- Membership database ---------------------------------------------------------------------
 
 METADATA = sa.MetaData()
-S, D, T, I, B = sa.String, sa.Date, sa.DateTime, sa.Integer, sa.Boolean
+S, D, T, Int, B = sa.String, sa.Date, sa.DateTime, sa.Integer, sa.Boolean
 TABLES = {
     "union_org": sa.Table(
         "union_org", METADATA,
@@ -29,7 +29,7 @@ TABLES = {
         sa.Column("employer_uscc", S(18)), sa.Column("employer_name", S(200)),
         sa.Column("unit_category", S(8)), sa.Column("industry_code", S(8)),
         sa.Column("district_code", S(8)), sa.Column("parent_union_id", S(16)),
-        sa.Column("founded_on", D), sa.Column("headcount", I), sa.Column("status", S(20)),
+        sa.Column("founded_on", D), sa.Column("headcount", Int), sa.Column("status", S(20)),
         sa.Column("dissolved_on", D), sa.Column("created_at", T),
         sa.Column("updated_at", T, index=True),
     ),
@@ -41,7 +41,7 @@ TABLES = {
         sa.Column("ethnicity_code", S(4)), sa.Column("education", S(20)),
         sa.Column("hukou_type", S(10)), sa.Column("from_outside_beijing", B),
         sa.Column("employment_form", S(20)), sa.Column("new_form_type", S(20)),
-        sa.Column("platform_name", S(50)), sa.Column("skill_level", I),
+        sa.Column("platform_name", S(50)), sa.Column("skill_level", Int),
         sa.Column("status", S(20)), sa.Column("joined_on", D), sa.Column("created_at", T),
         sa.Column("updated_at", T, index=True),
     ),
@@ -61,7 +61,12 @@ TABLES = {
         sa.Column("updated_at", T, index=True),
     ),
 }  # fmt: skip
-KEYS = {"union_org": "union_id", "member": "member_id", "membership_event": "event_id", "honor": "honor_id"}
+KEYS = {
+    "union_org": "union_id",
+    "member": "member_id",
+    "membership_event": "event_id",
+    "honor": "honor_id",
+}
 
 
 def membership_tables(world, as_of: dt.date) -> dict[str, pl.DataFrame]:
@@ -97,9 +102,12 @@ def insert_rows(engine: sa.Engine, table: str, df: pl.DataFrame) -> None:
         df.write_csv(buf, include_header=False, datetime_format="%Y-%m-%d %H:%M:%S", null_value="")
         raw = engine.raw_connection()
         try:
-            with raw.cursor() as cur, cur.copy(
-                f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv, NULL '')"
-            ) as copy:
+            with (
+                raw.cursor() as cur,
+                cur.copy(
+                    f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv, NULL '')"
+                ) as copy,
+            ):
                 copy.write(buf.getvalue())
             raw.commit()
         finally:
@@ -108,7 +116,9 @@ def insert_rows(engine: sa.Engine, table: str, df: pl.DataFrame) -> None:
     if engine.dialect.name == "sqlite":
         sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         with engine.begin() as conn:
-            conn.exec_driver_sql(sql, list(_for_sqlite(df).iter_rows()))
+            # Chunks bound memory: Python tuples of a whole SF1 table would take gigabytes.
+            for chunk in _for_sqlite(df).iter_slices(100_000):
+                conn.exec_driver_sql(sql, chunk.rows())
         return
     with engine.begin() as conn:
         for chunk in df.iter_slices(10_000):
@@ -160,7 +170,11 @@ def write_membership_delta(
         updated = changed.filter(pl.col("_old").is_not_null())[key].to_list()
         delete_keys(engine, table, updated + gone)
         insert_rows(engine, table, changed.drop("_old"))
-        stats[table] = {"inserted": changed.height - len(updated), "updated": len(updated), "deleted": len(gone)}
+        stats[table] = {
+            "inserted": changed.height - len(updated),
+            "updated": len(updated),
+            "deleted": len(gone),
+        }
     return stats
 
 
@@ -179,7 +193,9 @@ def write_dispute_export(folder: Path, world, t0: dt.date | None, t1: dt.date) -
         ("cases", case_versions(world.cases, world.case_events, lo, hi)),
         ("hotline", hotline_versions(world.hotline, lo, hi)),
     ):
-        for (day,), part in frame.partition_by("file_date", as_dict=True, maintain_order=True).items():
+        for (day,), part in frame.partition_by(
+            "file_date", as_dict=True, maintain_order=True
+        ).items():
             path = folder / f"{prefix}-{day:%Y%m%d}.jsonl"
             part.drop("file_date").write_ndjson(path)
         counts[prefix] = frame.height
@@ -218,19 +234,38 @@ def delivery_path(root: Path, district: str, day: dt.date, revision: int = 1) ->
     return root / "deliveries" / district / f"deliveries-{day:%Y%m%d}{suffix}.csv"
 
 
+def _csv_field(name: str) -> pl.Expr:
+    text = pl.col(name).cast(pl.String).fill_null("")
+    return (
+        pl.when(text.str.contains(r'[",\r\n]'))
+        .then(pl.lit('"') + text.str.replace_all('"', '""', literal=True) + pl.lit('"'))
+        .otherwise(text)
+    )
+
+
 def write_deliveries(root: Path, deliveries: pl.DataFrame, t0: dt.date | None, t1: dt.date) -> int:
     lo, hi = _window(t0, t1)
     frame = deliveries.filter(pl.col("recorded_at") <= hi)
     if lo is not None:
         frame = frame.filter(pl.col("recorded_at") > lo)
-    rows = delivery_rows(frame)
-    for (district, day), part in rows.partition_by(
-        "district_code", "file_date", as_dict=True, maintain_order=True
-    ).items():
+    # Thousands of small files: format every row once in polars, then only join and write.
+    files = (
+        delivery_rows(frame)
+        .select(
+            "district_code",
+            "file_date",
+            pl.concat_str([_csv_field(c) for c in DELIVERY_COLUMNS], separator=",").alias("line"),
+        )
+        .group_by("district_code", "file_date", maintain_order=True)
+        .agg(pl.col("line").str.join("\n"))
+    )
+    header = ",".join(DELIVERY_COLUMNS)
+    for district, day, body in files.iter_rows():
         path = delivery_path(root, district, day)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(encode_csv(part.drop("file_date"), district))
-    return rows.height
+        encoding = "gb18030" if district in cal.GB18030_DISTRICTS else "utf-8"
+        path.write_bytes(f"{header}\n{body}\n".encode(encoding))
+    return frame.height
 
 
 def _month_starts(t0: dt.date | None, t1: dt.date) -> list[dt.date]:

@@ -25,6 +25,11 @@ def postgres_reachable() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # PostgreSQL is optional for contributors; without it the postgres tests skip, not fail.
     postgres_items = [item for item in items if "postgres" in item.keywords]
+    if postgres_items and not postgres_reachable() and os.environ.get("CI") == "true":
+        raise pytest.UsageError(
+            f"CI=true but no PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}: the postgres tests "
+            "must run in CI, not skip"
+        )
     if postgres_items and not postgres_reachable():
         skip = pytest.mark.skip(reason=f"no PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}")
         for item in postgres_items:

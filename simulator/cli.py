@@ -1,0 +1,66 @@
+"""Command line: `python -m simulator generate|advance|serve`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from simulator import api_server
+from simulator.generate import advance, generate
+from simulator.truth import city_year
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator",
+        description="Plays the federation's membership, dispute and service systems.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="generate the three source systems from scratch")
+    gen.add_argument("--scale", type=float, default=0.01, help="scale factor (1 = the report year)")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--out", type=Path, default=Path("data/demo"))
+    gen.add_argument(
+        "--db-url",
+        default=None,
+        help="SQLAlchemy URL of the membership DB (default: SQLite in --out)",
+    )
+    gen.add_argument("--no-bad-input", action="store_true", help="plant no bad input")
+    gen.add_argument("--quiet", action="store_true")
+
+    adv = sub.add_parser("advance", help="add N more days of activity to existing sources")
+    adv.add_argument("--days", type=int, default=1)
+    adv.add_argument("--out", type=Path, default=Path("data/demo"))
+    adv.add_argument("--quiet", action="store_true")
+
+    srv = sub.add_parser("serve", help="serve the dispute export over HTTP (loopback)")
+    api_server.add_arguments(srv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return api_server.run_from_args(args)
+    if args.command == "generate":
+        result = generate(
+            args.out,
+            args.scale,
+            args.seed,
+            args.db_url,
+            plant=not args.no_bad_input,
+            quiet=args.quiet,
+        )
+    else:
+        result = advance(args.out, args.days, quiet=args.quiet)
+    summary = {
+        "as_of": result["state"]["as_of"],
+        "planted": result["planted"],
+        "kpis_2024": city_year(
+            json.loads((args.out / "expected_kpis.json").read_text("utf-8")), 2024
+        ),
+    }
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    return 0
