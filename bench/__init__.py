@@ -1,0 +1,1 @@
+"""Benchmarks: measured speed and memory, kept out of the unit tests."""
