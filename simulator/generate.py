@@ -120,6 +120,8 @@ def advance(out: Path, days: int, quiet: bool = False) -> dict[str, Any]:
     counts: dict[str, Any] = {
         "membership": write_membership_delta(engine, world, old_tables, as_of)
     }
+    if state.get("plant", True):
+        manifest += planting.late_commit(engine, old_tables, rng)
     counts["disputes"] = write_dispute_export(out / "disputes", world, old_as_of, as_of)
     counts["services"] = write_landing(out / "landing", world, old_as_of, as_of)
     if state.get("plant", True):

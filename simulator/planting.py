@@ -777,3 +777,45 @@ def revise_delivery_file(
             entry("services", "delivery", "reconciled", "revision_withdrawn", withdrawn, file=rel)
         )
     return entries
+
+
+def late_commit(
+    engine: sa.Engine, old: dict[str, pl.DataFrame], rng: np.random.Generator
+) -> list[Entry]:
+    """Make one member row and one event of this window look as if their transactions committed
+    late: their stamps fall just before the previous day's high-water mark (the contract allows
+    up to 10 minutes), so only an extraction that overlaps its watermark finds them."""
+    from simulator.writers import TABLES
+
+    out: list[Entry] = []
+    for table, key, stamp in (
+        ("member", "member_id", "updated_at"),
+        ("membership_event", "event_id", "recorded_at"),
+    ):
+        mark = old[table][stamp].max()
+        t = TABLES[table]
+        with engine.begin() as conn:
+            fresh = (
+                conn.execute(
+                    sa.select(t.c[key]).where(t.c[stamp] > mark).order_by(t.c[key]).limit(50)
+                )
+                .scalars()
+                .all()
+            )
+            if not fresh:
+                continue
+            victim = fresh[int(rng.integers(0, len(fresh)))]
+            backdated = mark - dt.timedelta(seconds=int(rng.integers(60, 540)))
+            conn.execute(t.update().where(t.c[key] == victim).values({stamp: backdated}))
+        out.append(
+            entry(
+                "membership",
+                table,
+                "reconciled",
+                "late_commit",
+                victim,
+                column=stamp,
+                value=backdated.isoformat(sep=" "),
+            )
+        )
+    return out

@@ -473,6 +473,12 @@ def test_advance_adds_new_and_changed_records_a_revision_and_a_hard_delete(
         p for p in manifest["planted"] if p["rule"] == "revision_corrected" and "2025" in p["file"]
     ]
     assert len(revised) == 1 and (out / "landing" / revised[0]["file"]).exists()
+    late = {p["entity"]: p["key"] for p in manifest["planted"] if p["rule"] == "late_commit"}
+    assert set(late) == {"member", "membership_event"}
+    # Committed late: stamped before the previous load's high-water mark, yet new.
+    late_row = members.filter(pl.col("member_id") == late["member"])
+    assert late_row["updated_at"][0] < before_members["updated_at"].max()
+    assert late["membership_event"] in set(events["event_id"])
     truth = json.loads((out / "expected_kpis.json").read_text(encoding="utf-8"))
     assert truth["as_of"] == "2025-01-02"
     assert (
