@@ -197,6 +197,17 @@ def export_lines(folder: Path, prefix: str) -> list[tuple[str, int, str]]:
     return lines
 
 
+def export_records(folder: Path, prefix: str) -> list[tuple[str, int, dict | None]]:
+    """Every export line parsed; None where the line is not JSON (planted malformed lines)."""
+    out: list[tuple[str, int, dict | None]] = []
+    for name, line, text in export_lines(folder, prefix):
+        try:
+            out.append((name, line, json.loads(text)))
+        except json.JSONDecodeError:
+            out.append((name, line, None))
+    return out
+
+
 def test_dispute_export_records_follow_the_contract(demo: Path, manifest: dict) -> None:
     folder = demo / "disputes"
     names = [p.name for p in folder.iterdir()]
@@ -208,10 +219,8 @@ def test_dispute_export_records_follow_the_contract(demo: Path, manifest: dict) 
     rejected_cases = planted(manifest, "rejected", "case")
     seen: Counter[str] = Counter()
     bad_found = set()
-    for name, line, text in export_lines(folder, "cases"):
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError:
+    for name, line, record in export_records(folder, "cases"):
+        if record is None:
             bad_found.add((name, line))
             continue
         if "case_id" not in record or record["case_id"] in rejected_cases:
@@ -225,10 +234,8 @@ def test_dispute_export_records_follow_the_contract(demo: Path, manifest: dict) 
         assert (record["status"] == "CLOSED") == (record["closed_at"] is not None)
         seen[record["case_id"]] += 1
     hotline_bad = set()
-    for name, line, text in export_lines(folder, "hotline"):
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError:
+    for name, line, record in export_records(folder, "hotline"):
+        if record is None:
             hotline_bad.add((name, line))
             continue
         expected = HOTLINE_KEYS + (["priority"] if "priority" in record else [])
@@ -241,10 +248,8 @@ def test_dispute_export_records_follow_the_contract(demo: Path, manifest: dict) 
 
 def test_legal_time_limits_are_mostly_respected(demo: Path) -> None:
     latest: dict[str, dict] = {}
-    for _, _, text in export_lines(demo / "disputes", "cases"):
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError:
+    for _, _, record in export_records(demo / "disputes", "cases"):
+        if record is None:
             continue
         if "case_id" in record:
             latest[record["case_id"]] = record
@@ -373,10 +378,8 @@ def test_expected_kpis_agree_with_the_sources(demo: Path, manifest: dict) -> Non
         ).height
     )
     received = set()
-    for _, _, text in export_lines(demo / "disputes", "hotline"):
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError:
+    for _, _, record in export_records(demo / "disputes", "hotline"):
+        if record is None:
             continue
         if record["received_at"].startswith("2024") and record["request_id"] not in planted(
             manifest, "rejected", "hotline_request"
@@ -512,10 +515,8 @@ def test_api_serves_every_current_record_of_the_export(demo: Path, manifest: dic
             if cursor is None:
                 break
     ids = set()
-    for _, _, text in export_lines(demo / "disputes", "cases"):
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError:
+    for _, _, record in export_records(demo / "disputes", "cases"):
+        if record is None:
             continue
         if "case_id" in record:
             ids.add(record["case_id"])
