@@ -1,0 +1,504 @@
+"""The raw layer: append-only Parquet per load, committed through the DuckDB warehouse file.
+
+Layout under the raw directory (default: ``<warehouse dir>/<warehouse stem>_raw``)::
+
+    <source>/<entity>/<load_id>.parquet        new record versions of that load
+    <source>/_quarantine/<load_id>__<entity>.parquet   rejected records (no PII, no content)
+    <source>/_deletions/<load_id>__<entity>.parquet    keys found hard-deleted at the source
+
+A load writes its Parquet files first, then commits one DuckDB transaction that records them
+in ``meta.loads`` and rebuilds the views over exactly the committed files. A crash before the
+commit leaves orphan files that no view reads; the next load of that source deletes them. So
+a load is all-or-nothing, raw history replays from Parquet, and readers of other schemas never
+wait for an extraction: the DuckDB file is only held for the short commit.
+
+Views in the warehouse file:
+- ``raw.<entity>``: every committed version (history; ``_load_id``, ``_loaded_at``,
+  ``_source_file``, ``_source_line``, ``_record_key``, ``_row_hash``, ``_quality_flags``).
+- ``raw.<entity>_current``: the reconciled current state, one row per key, with
+  ``_is_deleted``/``_deleted_at`` (see ``CURRENT_RULES``).
+- ``raw.deletions``, ``quarantine.records``: tombstones and rejected records of all sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from ingestion.contract import Entity
+from ingestion.pii import record_digest
+
+logger = logging.getLogger(__name__)
+
+BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
+LOCK_WAIT_SECONDS = 900.0
+
+QUARANTINE_SCHEMA = {
+    "source": pl.String,
+    "entity": pl.String,
+    "record_key": pl.String,
+    "file": pl.String,
+    "line": pl.Int64,
+    "rule": pl.String,
+    "column_name": pl.String,
+    "value": pl.String,
+    "record_digest": pl.String,
+}
+DELETION_SCHEMA = {"source": pl.String, "entity": pl.String, "record_key": pl.String}
+BOOKKEEPING = ("_record_key", "_source_file", "_source_line", "_quality_flags")
+
+
+def default_raw_dir(warehouse_path: Path) -> Path:
+    return warehouse_path.parent / f"{warehouse_path.stem}_raw"
+
+
+def beijing_now() -> dt.datetime:
+    """Naive Beijing wall-clock time: every timestamp in the warehouse is Beijing local."""
+    return dt.datetime.now(BEIJING).replace(tzinfo=None)
+
+
+@contextmanager
+def connect(
+    path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse file, waiting while another process holds its lock."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+# How the current state of each entity is reconciled from its history.
+#   cursor:     greatest cursor wins; tie: later load, later file, later line.
+#   snapshot:   the rows of the newest committed snapshot are the truth.
+#   revisioned: only the latest revision of each file group counts, then as ``cursor``.
+#   file:       later file (then line) wins.
+CURRENT_RULES: dict[str, str] = {
+    "union_org": "cursor",
+    "member": "cursor",
+    "membership_event": "cursor",
+    "honor": "cursor",
+    "case": "cursor",
+    "hotline_request": "cursor",
+    "program": "snapshot",
+    "station": "snapshot",
+    "delivery": "revisioned",
+    "station_visit": "file",
+}
+
+
+def _current_view_sql(entity: Entity) -> str:
+    rule = CURRENT_RULES[entity.name]
+    history = f"raw.{entity.name}"
+    position = "_load_id desc, _source_file desc nulls last, _source_line desc nulls last"
+    if rule == "snapshot":
+        latest = f"select * from {history} where _load_id = (select max(_load_id) from {history})"
+    else:
+        source = history
+        if rule == "revisioned":
+            source = (
+                f"(select * from {history} qualify _revision = "
+                f"max(_revision) over (partition by _file_group))"
+            )
+        order = position if rule == "file" else f"{entity.cursor} desc nulls last, {position}"
+        latest = (
+            f"select * from {source} "
+            f"qualify row_number() over (partition by _record_key order by {order}) = 1"
+        )
+    return f"""
+        with latest as ({latest}),
+        deletions as (
+            select record_key, max(_load_id) as deleted_load_id, max(_loaded_at) as deleted_at
+            from raw.deletions
+            where source = '{entity.source}' and entity = '{entity.name}'
+            group by record_key
+        )
+        select
+            latest.*,
+            deletions.deleted_load_id is not null as _is_deleted,
+            deletions.deleted_at as _deleted_at
+        from latest
+        left join deletions
+            on deletions.record_key = latest._record_key
+            and deletions.deleted_load_id > latest._load_id
+    """
+
+
+def row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """A stable digest of each row's ``columns`` (content only, no bookkeeping)."""
+    if frame.height == 0:
+        return pl.Series("_row_hash", [], dtype=pl.String)
+    encoded = frame.select(pl.struct(columns).struct.json_encode()).to_series().to_list()
+    blake = hashlib.blake2b
+    return pl.Series(
+        "_row_hash", [blake(s.encode(), digest_size=16).hexdigest() for s in encoded]
+    )
+
+
+@dataclass
+class EntityBatch:
+    """What one load produced for one entity, before it is committed.
+
+    ``rows``: accepted, PII-free records with the bookkeeping columns (``BOOKKEEPING``).
+    ``rejected``: the rejected records with ``_record_key``, ``_source_file``,
+    ``_source_line``, ``rule``, ``column_name``, ``value`` and any other (content) columns,
+    which only feed a keyed digest and are never written.
+    ``skip_unchanged``: drop rows identical to the current version (re-extracted overlap).
+    """
+
+    entity: Entity
+    rows: pl.DataFrame
+    rejected: pl.DataFrame
+    rows_read: int
+    deleted_keys: list[str] = field(default_factory=list)
+    files: list[tuple[str, int]] = field(default_factory=list)
+    watermark: dt.datetime | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+    skip_unchanged: bool = True
+
+
+@dataclass(frozen=True)
+class EntityResult:
+    """What a committed load did to one entity; becomes Dagster asset metadata."""
+
+    entity: str
+    load_id: str
+    rows_read: int
+    rows_new: int
+    rows_updated: int
+    rows_unchanged: int
+    rows_deleted: int
+    rows_quarantined: int
+    rows_flagged: int
+    watermark: dt.datetime | None
+    files: int
+    report: dict[str, Any]
+    quarantined_by_rule: dict[str, int]
+    flagged_by_rule: dict[str, int]
+
+
+class RawStore:
+    """The warehouse file and its raw directory."""
+
+    def __init__(self, warehouse_path: Path, raw_dir: Path | None = None) -> None:
+        self.warehouse_path = Path(warehouse_path).resolve()
+        self.raw_dir = Path(raw_dir or default_raw_dir(self.warehouse_path)).resolve()
+
+    # -- reading state -------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        self.raw_dir.mkdir(parents=True, exist_ok=True)
+        with connect(self.warehouse_path) as con:
+            for schema in ("meta", "raw", "quarantine"):
+                con.execute(f"create schema if not exists {schema}")
+            con.execute(
+                """
+                create table if not exists meta.loads (
+                    load_id varchar not null,
+                    source varchar not null,
+                    entity varchar not null,
+                    loaded_at timestamp not null,
+                    load_date date not null,
+                    rows_read bigint, rows_new bigint, rows_updated bigint,
+                    rows_unchanged bigint, rows_deleted bigint, rows_quarantined bigint,
+                    rows_flagged bigint,
+                    watermark timestamp,
+                    data_file varchar, quarantine_file varchar, deletions_file varchar,
+                    report json,
+                    primary key (load_id, entity)
+                )
+                """
+            )
+            con.execute(
+                """
+                create table if not exists meta.files (
+                    source varchar not null, entity varchar not null, file varchar not null,
+                    size bigint, load_id varchar not null,
+                    primary key (source, entity, file)
+                )
+                """
+            )
+            self._rebuild_shared_views(con)
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        with connect(self.warehouse_path, read_only=True) as con:
+            return pl.from_arrow(con.sql(sql, params=params or []).to_arrow_table())  # type: ignore[return-value]
+
+    def has_view(self, schema: str, name: str) -> bool:
+        return (
+            self.query(
+                "select count(*) as n from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                [schema, name],
+            ).item()
+            > 0
+        )
+
+    def last_watermark(self, entity: Entity) -> dt.datetime | None:
+        return self.query(
+            "select max(watermark) as w from meta.loads where source = ? and entity = ?",
+            [entity.source, entity.name],
+        ).item()
+
+    def processed_files(self, entity: Entity) -> dict[str, int]:
+        frame = self.query(
+            "select file, size from meta.files where source = ? and entity = ?",
+            [entity.source, entity.name],
+        )
+        return dict(zip(frame["file"].to_list(), frame["size"].to_list(), strict=True))
+
+    def current(self, entity: Entity, columns: str = "_record_key, _row_hash") -> pl.DataFrame:
+        """Live (not deleted) current rows of ``entity``; empty before its first load."""
+        if not self.has_view("raw", f"{entity.name}_current"):
+            return pl.DataFrame(
+                {"_record_key": [], "_row_hash": []}, schema={"_record_key": pl.String, "_row_hash": pl.String}
+            )
+        return self.query(f"select {columns} from raw.{entity.name}_current where not _is_deleted")
+
+    # -- writing a load ------------------------------------------------------------------
+
+    def new_load_id(self, source: str, now: dt.datetime) -> str:
+        return f"{now:%Y%m%dT%H%M%S%f}-{source}"
+
+    def commit(
+        self,
+        source: str,
+        load_id: str,
+        loaded_at: dt.datetime,
+        batches: list[EntityBatch],
+        pii_key: bytes,
+    ) -> list[EntityResult]:
+        """Write every batch's Parquet files, then record them in one transaction."""
+        self._remove_orphans(source)
+        plans = [self._prepare(source, load_id, loaded_at, b, pii_key) for b in batches]
+        with connect(self.warehouse_path) as con:
+            con.begin()
+            try:
+                for plan in plans:
+                    self._record(con, source, load_id, loaded_at, plan)
+                for plan in plans:
+                    self._rebuild_entity_views(con, plan.batch.entity)
+                self._rebuild_shared_views(con)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+        return [plan.result for plan in plans]
+
+    @dataclass
+    class _Plan:
+        batch: EntityBatch
+        result: EntityResult
+        data_file: str | None
+        quarantine_file: str | None
+        deletions_file: str | None
+
+    def _prepare(
+        self, source: str, load_id: str, loaded_at: dt.datetime, batch: EntityBatch, key: bytes
+    ) -> RawStore._Plan:
+        entity = batch.entity
+        stamp = [pl.lit(load_id).alias("_load_id"), pl.lit(loaded_at).alias("_loaded_at")]
+        content = [c for c in batch.rows.columns if c not in BOOKKEEPING and not c.startswith("_")]
+        rows = batch.rows.with_columns(row_hashes(batch.rows, content))
+
+        current = self.current(entity)
+        joined = rows.join(
+            current.rename({"_row_hash": "_current_hash"}), on="_record_key", how="left"
+        )
+        is_new = pl.col("_current_hash").is_null()
+        unchanged = pl.col("_current_hash") == pl.col("_row_hash")
+        counts = joined.select(
+            new=is_new.sum(), unchanged=unchanged.fill_null(False).sum()
+        ).row(0, named=True)
+        if batch.skip_unchanged:
+            joined = joined.filter(~unchanged.fill_null(False))
+        rows = joined.drop("_current_hash").with_columns(stamp)
+        n_new = int(counts["new"])
+        n_unchanged = int(counts["unchanged"])
+        n_updated = batch.rows.height - n_new - n_unchanged
+
+        quarantine = self._quarantine_rows(source, entity, batch.rejected, key)
+        deletions = pl.DataFrame(
+            {"source": source, "entity": entity.name, "record_key": batch.deleted_keys},
+            schema=DELETION_SCHEMA,
+        )
+
+        data_file = self._write(rows, f"{source}/{entity.name}/{load_id}.parquet")
+        quarantine_file = self._write(
+            quarantine.with_columns(stamp), f"{source}/_quarantine/{load_id}__{entity.name}.parquet"
+        )
+        deletions_file = self._write(
+            deletions.with_columns(stamp), f"{source}/_deletions/{load_id}__{entity.name}.parquet"
+        )
+        flags = batch.rows.select(pl.col("_quality_flags").explode().drop_nulls().alias("flag"))
+        result = EntityResult(
+            entity=entity.name,
+            load_id=load_id,
+            rows_read=batch.rows_read,
+            rows_new=n_new,
+            rows_updated=n_updated,
+            rows_unchanged=n_unchanged,
+            rows_deleted=len(batch.deleted_keys),
+            rows_quarantined=quarantine.height,
+            rows_flagged=int(
+                batch.rows.select(pl.col("_quality_flags").list.len().gt(0).sum()).item()
+            ),
+            watermark=batch.watermark,
+            files=len(batch.files),
+            report=batch.report,
+            quarantined_by_rule=_count_by(quarantine, "rule"),
+            flagged_by_rule=_count_by(flags, "flag"),
+        )
+        return RawStore._Plan(batch, result, data_file, quarantine_file, deletions_file)
+
+    def _quarantine_rows(
+        self, source: str, entity: Entity, rejected: pl.DataFrame, key: bytes
+    ) -> pl.DataFrame:
+        if rejected.height == 0:
+            return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        content = sorted(c for c in rejected.columns if not c.startswith("_"))
+        encoded = rejected.select(
+            pl.struct(pl.col(content).cast(pl.String)).struct.json_encode()
+        ).to_series()
+        out = rejected.select(
+            pl.lit(source).alias("source"),
+            pl.lit(entity.name).alias("entity"),
+            pl.col("_record_key").cast(pl.String).alias("record_key"),
+            pl.col("_source_file").cast(pl.String).alias("file"),
+            pl.col("_source_line").cast(pl.Int64).alias("line"),
+            pl.col("rule").cast(pl.String),
+            pl.col("column_name").cast(pl.String),
+            pl.col("value").cast(pl.String),
+            pl.Series([record_digest(s, key) for s in encoded]).alias("record_digest"),
+        )
+        # A rejected row re-read in a later overlap window is the same finding: keep it once.
+        if self.has_view("quarantine", "records"):
+            seen = self.query(
+                "select distinct record_digest from quarantine.records where source = ? and entity = ?",
+                [source, entity.name],
+            )
+            out = out.join(seen, on="record_digest", how="anti")
+        return out.unique(subset=["record_digest", "file", "line"], keep="first", maintain_order=True)
+
+    def _write(self, frame: pl.DataFrame, relative: str) -> str | None:
+        if frame.height == 0:
+            return None
+        path = self.raw_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        frame.write_parquet(tmp, compression="zstd", statistics=True)
+        tmp.replace(path)
+        return relative
+
+    def _record(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: str,
+        load_id: str,
+        loaded_at: dt.datetime,
+        plan: RawStore._Plan,
+    ) -> None:
+        r = plan.result
+        con.execute(
+            "insert into meta.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                load_id, source, r.entity, loaded_at, loaded_at.date(),
+                r.rows_read, r.rows_new, r.rows_updated, r.rows_unchanged, r.rows_deleted,
+                r.rows_quarantined, r.rows_flagged, r.watermark,
+                plan.data_file, plan.quarantine_file, plan.deletions_file,
+                json.dumps(r.report, default=str, ensure_ascii=False),
+            ],
+        )  # fmt: skip
+        for name, size in plan.batch.files:
+            con.execute(
+                "insert or replace into meta.files values (?, ?, ?, ?, ?)",
+                [source, r.entity, name, size, load_id],
+            )
+
+    # -- views ---------------------------------------------------------------------------
+
+    def _files(self, con: duckdb.DuckDBPyConnection, column: str, where: str = "") -> list[str]:
+        rows = con.execute(
+            f"select {column} from meta.loads where {column} is not null {where} order by load_id"
+        ).fetchall()
+        return [str(self.raw_dir / r[0]) for r in rows]
+
+    def _rebuild_entity_views(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+        files = self._files(con, "data_file", f"and source = '{entity.source}' and entity = '{entity.name}'")
+        if not files:
+            return
+        con.execute(
+            f"create or replace view raw.{entity.name} as "
+            f"select * from read_parquet({_sql_list(files)}, union_by_name = true)"
+        )
+        con.execute(f"create or replace view raw.{entity.name}_current as {_current_view_sql(entity)}")
+
+    def _rebuild_shared_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        for view, column, schema in (
+            ("quarantine.records", "quarantine_file", QUARANTINE_SCHEMA),
+            ("raw.deletions", "deletions_file", DELETION_SCHEMA),
+        ):
+            files = self._files(con, column)
+            if files:
+                body = f"select * from read_parquet({_sql_list(files)}, union_by_name = true)"
+            else:
+                cols = ", ".join(
+                    f"null::{_duck_type(t)} as {n}"
+                    for n, t in {**schema, "_load_id": pl.String, "_loaded_at": pl.Datetime}.items()
+                )
+                body = f"select {cols} where false"
+            con.execute(f"create or replace view {view} as {body}")
+
+    def _remove_orphans(self, source: str) -> None:
+        """Delete Parquet files of ``source`` that no committed load references."""
+        folder = self.raw_dir / source
+        if not folder.exists():
+            return
+        committed = set(
+            self.query(
+                "select unnest([data_file, quarantine_file, deletions_file]) as f "
+                "from meta.loads where source = ?",
+                [source],
+            )["f"].drop_nulls().to_list()
+        )
+        for path in folder.rglob("*.parquet*"):
+            if path.relative_to(self.raw_dir).as_posix() not in committed:
+                logger.warning("removing %s: written by a load that never committed", path)
+                path.unlink()
+
+
+def _count_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
+    if frame.height == 0:
+        return {}
+    counts = frame.group_by(column).len().sort(column)
+    return dict(zip(counts[column].to_list(), counts["len"].to_list(), strict=True))
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _duck_type(dtype: Any) -> str:
+    return {pl.String: "varchar", pl.Int64: "bigint", pl.Datetime: "timestamp"}[dtype]
