@@ -20,9 +20,7 @@ def with_flags(frame: pl.DataFrame, flags: list[tuple[str, pl.Expr]]) -> pl.Data
     if not flags:
         return frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("_quality_flags"))
     parts = [pl.when(expr.fill_null(False)).then(pl.lit(name)) for name, expr in flags]
-    return frame.with_columns(
-        pl.concat_list(parts).list.drop_nulls().alias("_quality_flags")
-    )
+    return frame.with_columns(pl.concat_list(parts).list.drop_nulls().alias("_quality_flags"))
 
 
 def uscc_flags(*columns: str) -> list[tuple[str, pl.Expr]]:
@@ -61,7 +59,9 @@ def latest_per_key(frame: pl.DataFrame, cursor: str | None) -> tuple[pl.DataFram
     return kept, frame.height - kept.height
 
 
-def max_cursor(frame: pl.DataFrame, cursor: str, previous: dt.datetime | None) -> dt.datetime | None:
+def max_cursor(
+    frame: pl.DataFrame, cursor: str, previous: dt.datetime | None
+) -> dt.datetime | None:
     """The new watermark: the greatest cursor seen (never moving backwards)."""
     seen = frame.select(pl.col(cursor).max()).item() if frame.height else None
     candidates = [v for v in (seen, previous) if v is not None]

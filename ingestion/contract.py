@@ -26,8 +26,9 @@ class Column:
     """One contract column.
 
     ``domain`` names a code list (an enumeration seed domain or a reference seed) the value
-    must belong to (for ``int`` columns, its decimal text). ``event_date`` marks dates that describe something that happened, so
-    they may not lie after the load's date (due dates and catalogue end dates may).
+    must belong to (for ``int`` columns, its decimal text). ``event_date`` marks dates of
+    things that happened, so they may not lie after the load's date (due dates and
+    catalogue end dates may).
     """
 
     name: str

@@ -62,15 +62,15 @@ def _table(engine: sa.Engine, entity: Entity) -> tuple[sa.Table, list[str]]:
     missing = [c.name for c in entity.columns if c.name not in present]
     required_missing = [c for c in missing if entity.column(c).required]
     if required_missing:
-        raise ContractViolation(
-            f"{where}: required column {required_missing[0]!r} is missing"
-        )
+        raise ContractViolation(f"{where}: required column {required_missing[0]!r} is missing")
     drift = [c for c in present if c not in entity.column_names]
     table = sa.table(entity.name, *(sa.column(c) for c in entity.column_names if c in present))
     return table, drift
 
 
-def _read_text(engine: sa.Engine, entity: Entity, table: sa.Table, since: dt.datetime | None) -> pl.DataFrame:
+def _read_text(
+    engine: sa.Engine, entity: Entity, table: sa.Table, since: dt.datetime | None
+) -> pl.DataFrame:
     """The contract columns of every row changed since ``since``, as text."""
     query = sa.select(*(sa.cast(c, sa.String).label(c.name) for c in table.columns))
     if since is not None and entity.cursor is not None:
@@ -146,7 +146,9 @@ def extract(
     )
 
 
-def load(config: MembershipLoad, store: RawStore, now: dt.datetime | None = None) -> list[EntityResult]:
+def load(
+    config: MembershipLoad, store: RawStore, now: dt.datetime | None = None
+) -> list[EntityResult]:
     """One load of every membership entity, committed together."""
     now = now or beijing_now()
     store.ensure()

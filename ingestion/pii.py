@@ -26,7 +26,9 @@ def pseudonymise(values: Iterable[str | None], key: bytes) -> list[str | None]:
     """HMAC-SHA256 (hex) of each normalised value under ``key``; None stays None."""
     digest = hmac.digest
     return [
-        None if v is None or not v.strip() else digest(key, v.strip().upper().encode(), "sha256").hex()
+        None
+        if v is None or not v.strip()
+        else digest(key, v.strip().upper().encode(), "sha256").hex()
         for v in values
     ]
 
@@ -56,7 +58,9 @@ def resident_id_valid(column: str) -> pl.Expr:
     )
     well_formed = text.str.contains(r"^[0-9]{17}[0-9X]$")
     return (
-        well_formed & (text.str.slice(17, 1) == expected) & resident_id_birth_date(column).is_not_null()
+        well_formed
+        & (text.str.slice(17, 1) == expected)
+        & resident_id_birth_date(column).is_not_null()
     )
 
 
@@ -82,8 +86,10 @@ def uscc_valid(column: str) -> pl.Expr:
     total = pl.sum_horizontal(v * w for v, w in zip(values, _USCC_WEIGHTS, strict=False))
     check = (31 - total.mod(31)).mod(31)
     all_known = pl.all_horizontal(v.is_not_null() for v in values)
-    return pl.when(text.is_null()).then(None).otherwise(
-        (text.str.len_chars() == 18) & all_known & (values[17] == check)
+    return (
+        pl.when(text.is_null())
+        .then(None)
+        .otherwise((text.str.len_chars() == 18) & all_known & (values[17] == check))
     )
 
 
@@ -111,17 +117,15 @@ def protect_identity(
     if id_number is not None:
         text = pl.col(id_number).str.strip_chars()
         is_resident = (
-            pl.col(id_type) == "RESIDENT_ID"
-            if id_type is not None
-            else text.str.len_chars() == 18
+            pl.col(id_type) == "RESIDENT_ID" if id_type is not None else text.str.len_chars() == 18
         )
         valid = resident_id_valid(id_number)
         derived += [
             pseudonym_expr(id_number, key).alias("id_number_hmac"),
             pl.when(is_resident & text.is_not_null()).then(valid).alias("id_valid"),
-            pl.when(is_resident & valid).then(resident_id_birth_date(id_number)).alias(
-                "id_birth_date"
-            ),
+            pl.when(is_resident & valid)
+            .then(resident_id_birth_date(id_number))
+            .alias("id_birth_date"),
             pl.when(is_resident & valid).then(resident_id_gender(id_number)).alias("id_gender"),
         ]
     if phone is not None:

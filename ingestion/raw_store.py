@@ -151,9 +151,7 @@ def row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
         return pl.Series("_row_hash", [], dtype=pl.String)
     encoded = frame.select(pl.struct(columns).struct.json_encode()).to_series().to_list()
     blake = hashlib.blake2b
-    return pl.Series(
-        "_row_hash", [blake(s.encode(), digest_size=16).hexdigest() for s in encoded]
-    )
+    return pl.Series("_row_hash", [blake(s.encode(), digest_size=16).hexdigest() for s in encoded])
 
 
 @dataclass
@@ -273,7 +271,8 @@ class RawStore:
         """Live (not deleted) current rows of ``entity``; empty before its first load."""
         if not self.has_view("raw", f"{entity.name}_current"):
             return pl.DataFrame(
-                {"_record_key": [], "_row_hash": []}, schema={"_record_key": pl.String, "_row_hash": pl.String}
+                {"_record_key": [], "_row_hash": []},
+                schema={"_record_key": pl.String, "_row_hash": pl.String},
             )
         return self.query(f"select {columns} from raw.{entity.name}_current where not _is_deleted")
 
@@ -329,9 +328,9 @@ class RawStore:
         )
         is_new = pl.col("_current_hash").is_null()
         unchanged = pl.col("_current_hash") == pl.col("_row_hash")
-        counts = joined.select(
-            new=is_new.sum(), unchanged=unchanged.fill_null(False).sum()
-        ).row(0, named=True)
+        counts = joined.select(new=is_new.sum(), unchanged=unchanged.fill_null(False).sum()).row(
+            0, named=True
+        )
         if batch.skip_unchanged:
             joined = joined.filter(~unchanged.fill_null(False))
         rows = joined.drop("_current_hash").with_columns(stamp)
@@ -396,11 +395,14 @@ class RawStore:
         # A rejected row re-read in a later overlap window is the same finding: keep it once.
         if self.has_view("quarantine", "records"):
             seen = self.query(
-                "select distinct record_digest from quarantine.records where source = ? and entity = ?",
+                "select distinct record_digest from quarantine.records "
+                "where source = ? and entity = ?",
                 [source, entity.name],
             )
             out = out.join(seen, on="record_digest", how="anti")
-        return out.unique(subset=["record_digest", "file", "line"], keep="first", maintain_order=True)
+        return out.unique(
+            subset=["record_digest", "file", "line"], keep="first", maintain_order=True
+        )
 
     def _write(self, frame: pl.DataFrame, relative: str) -> str | None:
         if frame.height == 0:
@@ -446,14 +448,18 @@ class RawStore:
         return [str(self.raw_dir / r[0]) for r in rows]
 
     def _rebuild_entity_views(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-        files = self._files(con, "data_file", f"and source = '{entity.source}' and entity = '{entity.name}'")
+        files = self._files(
+            con, "data_file", f"and source = '{entity.source}' and entity = '{entity.name}'"
+        )
         if not files:
             return
         con.execute(
             f"create or replace view raw.{entity.name} as "
             f"select * from read_parquet({_sql_list(files)}, union_by_name = true)"
         )
-        con.execute(f"create or replace view raw.{entity.name}_current as {_current_view_sql(entity)}")
+        con.execute(
+            f"create or replace view raw.{entity.name}_current as {_current_view_sql(entity)}"
+        )
 
     def _rebuild_shared_views(self, con: duckdb.DuckDBPyConnection) -> None:
         for view, column, schema in (
@@ -481,7 +487,9 @@ class RawStore:
                 "select unnest([data_file, quarantine_file, deletions_file]) as f "
                 "from meta.loads where source = ?",
                 [source],
-            )["f"].drop_nulls().to_list()
+            )["f"]
+            .drop_nulls()
+            .to_list()
         )
         for path in folder.rglob("*.parquet*"):
             if path.relative_to(self.raw_dir).as_posix() not in committed:

@@ -135,7 +135,8 @@ def validate(
     ``frame`` holds text columns named like the contract (absent optional ones are treated
     as null) plus any bookkeeping columns (prefixed ``_``), which are carried through.
     ``extra_checks`` are (rule, column, expr) for rules outside the column specs, such as
-    nested JSON parts. Both outputs keep every column; ``rejected`` adds the rule, column and offending value.
+    nested JSON parts. Both outputs keep every column; ``rejected`` adds the rule, the
+    column and the offending value.
     """
     missing = [c.name for c in entity.columns if c.name not in frame.columns]
     if missing:
