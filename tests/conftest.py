@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +47,33 @@ def clean_unionwh_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Monkey
         if name.startswith("UNIONWH_"):
             monkeypatch.delenv(name)
     yield monkeypatch
+
+
+DEMO_SCALE = 0.01
+DEMO_SEED = 42
+
+
+@pytest.fixture(scope="session")
+def demo_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The simulator's demo sources (scale 0.01, seed 42), generated once per session.
+
+    Read-only: a test that changes sources (``advance``) works on ``demo_copy``.
+    """
+    from simulator.generate import generate
+
+    out = tmp_path_factory.mktemp("demo-sources")
+    generate(out, DEMO_SCALE, DEMO_SEED, quiet=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_manifest(demo_sources: Path) -> dict[str, Any]:
+    return json.loads((demo_sources / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def demo_copy(demo_sources: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo sources that a test may advance or damage."""
+    target = tmp_path / "sources"
+    shutil.copytree(demo_sources, target)
+    return target
