@@ -6,8 +6,10 @@ VENV_PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 EDITABLE_STAMP := $(VENV)/.union-warehouse-editable
+# A project-local Dagster instance: run history, schedules and sensor cursors persist here.
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup run test lint lock clean
+.PHONY: setup dagster-home run ui test lint lock clean
 
 ## setup: create .venv if missing and sync it with requirements.lock (fast when up to date)
 setup:
@@ -19,9 +21,19 @@ setup:
 	@[ $(EDITABLE_STAMP) -nt pyproject.toml ] \
 		|| { $(UV) pip install --quiet --python $(VENV_PY) -e . --no-deps && touch $(EDITABLE_STAMP); }
 
-## run: generate the embedded demo sources
-run: setup
+## dagster-home: the project's Dagster instance (pool limits in orchestration/dagster.yaml)
+dagster-home:
+	@mkdir -p $(DAGSTER_HOME)
+	@cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+## run: generate the demo sources, then materialize every asset through Dagster
+run: setup dagster-home
 	$(VENV_PY) -m simulator generate --scale 0.01 --seed 42 --out data/demo
+	$(VENV)/bin/dagster asset materialize -m orchestration.definitions --select '*'
+
+## ui: the Dagster UI (webserver and daemon) on http://127.0.0.1:3000
+ui: setup dagster-home
+	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 ## test: lint Python, then run the test suite
 test: setup

@@ -102,7 +102,7 @@ def _checks(column: Column, load_date: dt.date) -> list[tuple[str, pl.Expr]]:
     if column.domain is not None:
         legal = pl.Series(sorted(codes(column.domain)), dtype=pl.String)
         as_text = typed.cast(pl.String)
-        out.append(("unknown_code", typed.is_not_null() & ~as_text.is_in(legal)))
+        out.append(("unknown_code", typed.is_not_null() & ~as_text.is_in(legal.implode())))
     if column.kind in ("date", "timestamp", "timestamptz"):
         day = typed if column.kind == "date" else typed.dt.date()
         if column.event_date:

@@ -12,6 +12,11 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from ingestion.raw_store import RawStore
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +78,13 @@ class PipelineSettings:
         return self.pii_key.encode("utf-8")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelineSettings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, warn: bool = True
+    ) -> PipelineSettings:
         """Read settings from ``environ`` (default: ``os.environ``).
 
-        Warns with :class:`DemoPiiKeyWarning` (and logs) when the demo PII key is in effect.
+        Warns with :class:`DemoPiiKeyWarning` (and logs) when the demo PII key is in effect,
+        unless ``warn`` is False.
         Raises ``ValueError`` when the disputes API URL is set without its token.
         """
         env = os.environ if environ is None else environ
@@ -87,7 +95,7 @@ class PipelineSettings:
             raise ValueError(f"{ENV_DISPUTES_API_URL} is set but {ENV_DISPUTES_API_TOKEN} is not")
 
         pii_key = _get(env, ENV_PII_KEY) or DEMO_PII_KEY
-        if pii_key == DEMO_PII_KEY:
+        if pii_key == DEMO_PII_KEY and warn:
             message = (
                 f"{ENV_PII_KEY} is not set: pseudonymising PII with the PUBLIC DEMO KEY. "
                 "Pseudonyms are reversible by anyone; use this only for simulator data."
@@ -109,3 +117,76 @@ class PipelineSettings:
             serving_path=Path(_get(env, ENV_SERVING_PATH) or DEFAULT_SERVING_PATH),
             pii_key=pii_key,
         )
+
+
+# --- Dagster resources -----------------------------------------------------------------------
+# Each resource reads its UNIONWH_* variable through dg.EnvVar when it is set, so the value is
+# resolved at run time and never shown in the UI (URLs may hold passwords); when it is unset,
+# the demo default is used, exactly as PipelineSettings documents.
+
+ENV_RAW_DIR = "UNIONWH_RAW_DIR"
+
+
+def _env_or(name: str, default: str | None) -> Any:
+    return dg.EnvVar(name) if _get(os.environ, name) is not None else default
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file and the Parquet raw directory beside it."""
+
+    path: str
+    raw_dir: str | None = None
+
+    def store(self) -> RawStore:
+        return RawStore(Path(self.path), Path(self.raw_dir) if self.raw_dir else None)
+
+
+class PiiKeyResource(dg.ConfigurableResource):
+    """The HMAC key that pseudonymises ID numbers and phones."""
+
+    key: str
+
+    def key_bytes(self) -> bytes:
+        if self.key == DEMO_PII_KEY:
+            logger.warning("%s is not set: using the PUBLIC demo pseudonymisation key", ENV_PII_KEY)
+        return self.key.encode("utf-8")
+
+
+class MembershipDatabaseResource(dg.ConfigurableResource):
+    url: str
+
+
+class DisputesSourceResource(dg.ConfigurableResource):
+    """The dispute system: its REST API when ``api_url`` is set, else its export directory."""
+
+    export_dir: str
+    api_url: str | None = None
+    api_token: str | None = None
+
+
+class ServicesLandingResource(dg.ConfigurableResource):
+    landing_dir: str
+
+
+def resources_from_env() -> dict[str, dg.ConfigurableResource]:
+    """The pipeline's resources, configured from ``UNIONWH_*`` with the demo defaults."""
+    # The demo-key warning belongs to the run that uses the key, not to loading code.
+    defaults = PipelineSettings.from_env(warn=False)
+    return {
+        "warehouse": WarehouseResource(
+            path=_env_or(ENV_WAREHOUSE_PATH, str(defaults.warehouse_path)),
+            raw_dir=_env_or(ENV_RAW_DIR, None),
+        ),
+        "pii": PiiKeyResource(key=_env_or(ENV_PII_KEY, DEMO_PII_KEY)),
+        "membership_db": MembershipDatabaseResource(
+            url=_env_or(ENV_MEMBERSHIP_DB_URL, defaults.membership_db_url)
+        ),
+        "disputes_source": DisputesSourceResource(
+            export_dir=_env_or(ENV_DISPUTES_EXPORT_DIR, str(defaults.disputes_export_dir)),
+            api_url=_env_or(ENV_DISPUTES_API_URL, None),
+            api_token=_env_or(ENV_DISPUTES_API_TOKEN, None),
+        ),
+        "services_landing": ServicesLandingResource(
+            landing_dir=_env_or(ENV_SERVICES_LANDING_DIR, defaults.services_landing_dir)
+        ),
+    }

@@ -2,4 +2,6 @@
 
 import dagster as dg
 
-defs = dg.Definitions()
+from orchestration.defs.membership.assets import membership_raw
+
+defs = dg.Definitions(assets=[membership_raw])

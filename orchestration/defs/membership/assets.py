@@ -1,0 +1,35 @@
+"""Raw membership tables: one incremental extraction of all four, committed together."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from ingestion import membership
+from orchestration.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
+from orchestration.resources import MembershipDatabaseResource, PiiKeyResource, WarehouseResource
+
+DESCRIPTIONS = {
+    "union_org": "Grassroots unions (基层工会), every committed version; hard deletes tracked.",
+    "member": "Members (会员), pseudonymised: no name, ID number or phone; hard deletes tracked.",
+    "membership_event": "Append-only membership history (入会、转入、退会…).",
+    "honor": "Awards (劳动奖状、奖章、工人先锋号、大工匠、劳模).",
+}
+
+
+@dg.multi_asset(
+    name="membership_raw",
+    specs=raw_specs(membership.ENTITIES, DESCRIPTIONS),
+    pool=WAREHOUSE_POOL,
+    can_subset=False,
+)
+def membership_raw(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pii: PiiKeyResource,
+    membership_db: MembershipDatabaseResource,
+) -> Iterator[dg.MaterializeResult]:
+    """Extract changed rows since the watermark (10-minute overlap), validate, pseudonymise,
+    reconcile keys for hard deletes, and commit one load."""
+    config = membership.MembershipLoad(db_url=membership_db.url, pii_key=pii.key_bytes())
+    results = membership.load(config, warehouse.store())
+    yield from materializations(context, membership.ENTITIES, results)

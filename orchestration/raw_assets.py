@@ -1,0 +1,73 @@
+"""What the three source areas share: raw asset keys and specs, the warehouse pool, and the
+translation of a committed load into Dagster materializations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+import dagster as dg
+
+from ingestion.contract import Entity
+from ingestion.raw_store import EntityResult
+
+# Only one process may write the DuckDB file at a time; every asset that writes it is in this
+# pool, and the instance (orchestration/dagster.yaml) limits pools to one slot.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def raw_asset_key(entity: Entity) -> dg.AssetKey:
+    return dg.AssetKey(["raw", entity.source, entity.name])
+
+
+def raw_specs(entities: Iterable[Entity], descriptions: dict[str, str]) -> list[dg.AssetSpec]:
+    return [
+        dg.AssetSpec(
+            raw_asset_key(e),
+            group_name=e.source,
+            kinds={"duckdb", "parquet"},
+            description=descriptions[e.name],
+            metadata={
+                "raw_view": f"raw.{e.name}",
+                "current_view": f"raw.{e.name}_current",
+                "key": e.key,
+            },
+        )
+        for e in entities
+    ]
+
+
+def _jsonable(value: object) -> object:
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def materializations(
+    context: dg.AssetExecutionContext, entities: Iterable[Entity], results: list[EntityResult]
+) -> Iterator[dg.MaterializeResult]:
+    """One MaterializeResult per entity, with the load's counts (never record values)."""
+    by_name = {r.entity: r for r in results}
+    for entity in entities:
+        r = by_name[entity.name]
+        context.log.info(
+            f"{entity.source}.{entity.name}: read {r.rows_read}, new {r.rows_new}, "
+            f"updated {r.rows_updated}, unchanged {r.rows_unchanged}, deleted {r.rows_deleted}, "
+            f"quarantined {r.rows_quarantined}, flagged {r.rows_flagged}"
+        )
+        yield dg.MaterializeResult(
+            asset_key=raw_asset_key(entity),
+            metadata={
+                "load_id": r.load_id,
+                "rows_read": r.rows_read,
+                "rows_new": r.rows_new,
+                "rows_updated": r.rows_updated,
+                "rows_unchanged": r.rows_unchanged,
+                "rows_deleted": r.rows_deleted,
+                "rows_quarantined": r.rows_quarantined,
+                "rows_flagged": r.rows_flagged,
+                "files_processed": r.files,
+                "watermark": r.watermark.isoformat(sep=" ") if r.watermark else "",
+                "quarantined_by_rule": dg.MetadataValue.json(r.quarantined_by_rule),
+                "flagged_by_rule": dg.MetadataValue.json(r.flagged_by_rule),
+                "reconciled": dg.MetadataValue.json(_jsonable(r.report)),
+            },
+        )
