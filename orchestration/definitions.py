@@ -4,8 +4,8 @@ import dagster as dg
 
 # Import the area modules, not their `defs`: Dagster's module loader refuses a module that
 # holds more than one Definitions object at module scope.
-from orchestration.defs import dbt as dbt_area
 from orchestration import automation
+from orchestration.defs import dbt as dbt_area
 from orchestration.defs import disputes, membership, services
 from orchestration.resources import resources_from_env
 
