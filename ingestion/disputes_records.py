@@ -374,7 +374,7 @@ class RecordCollector:
         return out
 
     def _claim_type_problems(self) -> pl.DataFrame:
-        legal = _code_series("claim_type")
+        legal = _legal("claim_type")
         return (
             self._claim_type_frame()
             .filter(pl.col("code").is_null() | ~pl.col("code").is_in(legal))
@@ -394,7 +394,7 @@ class RecordCollector:
             ("missing_required", kind.is_null(), kind),
             ("missing_required", at.is_null(), at),
             ("wrong_type", at.is_not_null() & day.is_null(), at),
-            ("unknown_code", ~kind.is_in(_code_series("case_event_type")), kind),
+            ("unknown_code", ~kind.is_in(_legal("case_event_type")), kind),
             ("future_date", day > pl.lit(load_date), at),
             ("date_before_1949", day < pl.lit(_EARLIEST), at),
         ]
@@ -413,7 +413,7 @@ class RecordCollector:
         claimants = self._claimant_frame()
         found = []
         for field, domain in (("employment_form", "employment_form"), ("new_form_type", None)):
-            legal = _code_series(domain or field)
+            legal = _legal(domain or field)
             found.append(
                 claimants.filter(pl.col(field).is_not_null() & ~pl.col(field).is_in(legal)).select(
                     "_row",
@@ -551,5 +551,6 @@ def _clean(column: str) -> pl.Expr:
     return pl.when(text != "").then(text).alias(column)
 
 
-def _code_series(domain: str) -> pl.Series:
-    return pl.Series(sorted(codes(domain)), dtype=pl.String)
+def _legal(domain: str) -> list[str]:
+    # A plain list: ``is_in`` with a String Series on a String column is deprecated.
+    return sorted(codes(domain))
