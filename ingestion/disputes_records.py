@@ -33,11 +33,12 @@ from ingestion.contract import (
     opt,
 )
 from ingestion.pii import protect_identity, record_digest
+from ingestion.raw_store import BOOKKEEPING
 from ingestion.validation import RULE_ORDER, parse, validate
 
 CURSOR = "updated_at"
 MALFORMED = "malformed_json"
-BOOKKEEPING = ["_record_key", "_source_file", "_source_line", "_quality_flags"]
+_EARLIEST = dt.date.fromisoformat(EARLIEST_DATE)
 
 # What replaces an object or array found where the contract wants a scalar: it is reported
 # as the offending value (never the content itself, which may hold personal data).
@@ -205,7 +206,7 @@ class RecordCollector:
         for name, fields in self.shape.objects.items():
             drift += self._read_object(row, name, fields, record.get(name), nonscalar)
         if self.shape.lists:
-            drift += self._read_claim_types(row, record.get("claim_types"))
+            self._read_claim_types(row, record.get("claim_types"))
             drift += self._read_events(row, record.get("events"))
             drift += self._read_claimants(row, record.get("claimants"))
         self._nonscalar.append(nonscalar or None)
@@ -239,7 +240,7 @@ class RecordCollector:
             return []
         return value
 
-    def _read_claim_types(self, row: int, value: object) -> list[str]:
+    def _read_claim_types(self, row: int, value: object) -> None:
         items = self._read_list(row, "claim_types", value)
         if isinstance(value, list) and not value:
             # The contract wants one or more; an empty list names no known claim type.
@@ -252,7 +253,6 @@ class RecordCollector:
             out["_row"].append(row)
             out["pos"].append(pos)
             out["code"].append(as_text(item))
-        return []
 
     def _read_events(self, row: int, value: object) -> list[str]:
         drift: list[str] = []
@@ -312,9 +312,10 @@ class RecordCollector:
                 "_nonscalar": pl.List(pl.String),
             },
         )
+        lists = self._list_frames() if shape.lists else None
         key = pl.col(entity.key).str.strip_chars()
         frame = frame.with_columns(pl.when(key != "").then(key).alias("_record_key")).join(
-            self._nested_problems(load_date), on="_row", how="left"
+            self._nested_problems(lists, load_date), on="_row", how="left"
         )
         checks = [
             ("wrong_type", c, pl.col("_nonscalar").list.contains(c)) for c in entity.column_names
@@ -327,7 +328,7 @@ class RecordCollector:
         checked = validate(frame, entity, load_date, checks)
 
         rows, duplicates = latest_per_key(checked.accepted, CURSOR)
-        rows = self._finish_rows(rows)
+        rows = self._finish_rows(rows, lists)
         rejected = self._rejected(rejected_records(checked))
         seen = pl.concat([checked.accepted.select(CURSOR), checked.rejected.select(CURSOR)])
         # A cursor from the future (a rejected record, or a skewed clock) must not carry the
@@ -343,7 +344,7 @@ class RecordCollector:
             latest=latest,
         )
 
-    def _nested_problems(self, load_date: dt.date) -> pl.DataFrame:
+    def _nested_problems(self, lists: _Lists | None, load_date: dt.date) -> pl.DataFrame:
         """Per row, the first problem of each nested field: ``<field>`` (the offending value,
         never personal data) and ``_rule_<field>``."""
         schema = {
@@ -354,9 +355,12 @@ class RecordCollector:
             "pos": pl.Int64,
         }
         parts = [pl.DataFrame(self._problems, schema=schema, orient="row")]
-        if self.shape.lists:
-            parts += [self._claim_type_problems(), self._event_problems(load_date)]
-            parts.append(self._claimant_problems())
+        if lists is not None:
+            parts += [
+                _claim_type_problems(lists.claim_types),
+                _event_problems(lists.events, load_date),
+                _claimant_problems(lists.claimants),
+            ]
         rank = pl.col("rule").replace_strict(
             {rule: i for i, rule in enumerate(RULE_ORDER)}, default=len(RULE_ORDER)
         )
@@ -373,78 +377,27 @@ class RecordCollector:
             out = out.join(part, on="_row", how="full", coalesce=True)
         return out
 
-    def _claim_type_problems(self) -> pl.DataFrame:
-        legal = _legal("claim_type")
-        return (
-            self._claim_type_frame()
-            .filter(pl.col("code").is_null() | ~pl.col("code").is_in(legal))
-            .select(
-                "_row",
-                pl.lit("claim_types").alias("field"),
-                pl.lit("unknown_code").alias("rule"),
-                pl.col("code").alias("value"),
-                "pos",
-            )
+    def _list_frames(self) -> _Lists:
+        """The case lists, one row per element, text trimmed as ``validate`` trims scalars."""
+        ids = {"_row": pl.Int64, "pos": pl.Int64}
+        claim_types = pl.DataFrame(self._claim_types, schema={**ids, "code": pl.String})
+        events = pl.DataFrame(self._events, schema={**ids, "type": pl.String, "at": pl.String})
+        claimants = pl.DataFrame(
+            self._claimants, schema={**ids, **dict.fromkeys(CLAIMANT_FIELDS, pl.String)}
         )
-
-    def _event_problems(self, load_date: dt.date) -> pl.DataFrame:
-        events = self._event_frame()
-        kind, at, day = pl.col("type"), pl.col("at"), pl.col("at_parsed").dt.date()
-        checks = [
-            ("missing_required", kind.is_null(), kind),
-            ("missing_required", at.is_null(), at),
-            ("wrong_type", at.is_not_null() & day.is_null(), at),
-            ("unknown_code", ~kind.is_in(_legal("case_event_type")), kind),
-            ("future_date", day > pl.lit(load_date), at),
-            ("date_before_1949", day < pl.lit(_EARLIEST), at),
-        ]
-        return pl.concat(
-            events.filter(hit.fill_null(False)).select(
-                "_row",
-                pl.lit("events").alias("field"),
-                pl.lit(rule).alias("rule"),
-                value.alias("value"),
-                "pos",
-            )
-            for rule, hit, value in checks
-        )
-
-    def _claimant_problems(self) -> pl.DataFrame:
-        claimants = self._claimant_frame()
-        found = []
-        for field, domain in (("employment_form", "employment_form"), ("new_form_type", None)):
-            legal = _legal(domain or field)
-            found.append(
-                claimants.filter(pl.col(field).is_not_null() & ~pl.col(field).is_in(legal)).select(
-                    "_row",
-                    pl.lit("claimants").alias("field"),
-                    pl.lit("unknown_code").alias("rule"),
-                    pl.col(field).alias("value"),
-                    "pos",
-                )
-            )
-        return pl.concat(found)
-
-    def _claim_type_frame(self) -> pl.DataFrame:
-        schema = {"_row": pl.Int64, "pos": pl.Int64, "code": pl.String}
-        return pl.DataFrame(self._claim_types, schema=schema).with_columns(_clean("code"))
-
-    def _event_frame(self) -> pl.DataFrame:
-        schema = {"_row": pl.Int64, "pos": pl.Int64, "type": pl.String, "at": pl.String}
-        events = pl.DataFrame(self._events, schema=schema).with_columns(
-            _clean("type"), _clean("at")
-        )
-        return events.with_columns(parse(_EVENT_AT).alias("at_parsed"))
-
-    def _claimant_frame(self) -> pl.DataFrame:
-        schema = {"_row": pl.Int64, "pos": pl.Int64, **dict.fromkeys(CLAIMANT_FIELDS, pl.String)}
-        return pl.DataFrame(self._claimants, schema=schema).with_columns(
-            _clean(c) for c in ("member_id", "employment_form", "new_form_type")
+        return _Lists(
+            claim_types=claim_types.with_columns(_clean("code")),
+            events=events.with_columns(_clean("type"), _clean("at")).with_columns(
+                parse(_EVENT_AT).alias("at_parsed")
+            ),
+            claimants=claimants.with_columns(
+                _clean(c) for c in ("member_id", "employment_form", "new_form_type")
+            ),
         )
 
     # -- output ----------------------------------------------------------------------------
 
-    def _finish_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+    def _finish_rows(self, rows: pl.DataFrame, lists: _Lists | None) -> pl.DataFrame:
         """Accepted, deduplicated rows: nested lists rebuilt, PII replaced, flags raised."""
         entity = self.shape.entity
         # The nested fields' problem columns are all null here; the lists take their names.
@@ -457,7 +410,8 @@ class RecordCollector:
             rows = with_flags(rows, [("invalid_phone", pl.col("caller_phone_valid") == False)])  # noqa: E712
             extra = ["caller_phone_hmac", "caller_phone_valid"]
         else:
-            rows = self._with_lists(rows)
+            assert lists is not None
+            rows = self._with_lists(rows, lists)
             rows = with_flags(
                 rows,
                 [
@@ -470,25 +424,23 @@ class RecordCollector:
         contract = [c.name for c in entity.columns if not c.pii]
         return rows.select(*contract, *extra, *BOOKKEEPING)
 
-    def _with_lists(self, rows: pl.DataFrame) -> pl.DataFrame:
+    def _with_lists(self, rows: pl.DataFrame, lists: _Lists) -> pl.DataFrame:
         """Join each kept case's claim types, events and pseudonymised claimants."""
         kept = rows.select("_row")
         claim_types = (
-            self._claim_type_frame()
-            .join(kept, on="_row", how="semi")
+            lists.claim_types.join(kept, on="_row", how="semi")
             .sort("_row", "pos")
             .group_by("_row", maintain_order=True)
             .agg(pl.col("code").alias("claim_types"))
         )
         events = (
-            self._event_frame()
-            .join(kept, on="_row", how="semi")
+            lists.events.join(kept, on="_row", how="semi")
             .sort("_row", "pos")
             .group_by("_row", maintain_order=True)
             .agg(pl.struct(pl.col("type"), pl.col("at_parsed").alias("at")).alias("events"))
         )
         people = protect_identity(
-            self._claimant_frame().join(kept, on="_row", how="semi"),
+            lists.claimants.join(kept, on="_row", how="semi"),
             self._key,
             id_number="id_number",
             phone="phone",
@@ -538,7 +490,58 @@ class RecordCollector:
         return pl.concat([out, malformed], how="diagonal_relaxed")
 
 
-_EARLIEST = dt.date.fromisoformat(EARLIEST_DATE)
+@dataclass(frozen=True)
+class _Lists:
+    """A batch's case lists, exploded: one row per element, with ``_row`` and ``pos``."""
+
+    claim_types: pl.DataFrame
+    events: pl.DataFrame
+    claimants: pl.DataFrame
+
+
+def _finding(frame: pl.DataFrame, field: str, rule: str, value: pl.Expr) -> pl.DataFrame:
+    return frame.select(
+        "_row",
+        pl.lit(field).alias("field"),
+        pl.lit(rule).alias("rule"),
+        value.alias("value"),
+        "pos",
+    )
+
+
+def _claim_type_problems(claim_types: pl.DataFrame) -> pl.DataFrame:
+    code = pl.col("code")
+    unknown = claim_types.filter(code.is_null() | ~code.is_in(_legal("claim_type")))
+    return _finding(unknown, "claim_types", "unknown_code", code)
+
+
+def _event_problems(events: pl.DataFrame, load_date: dt.date) -> pl.DataFrame:
+    kind, at, day = pl.col("type"), pl.col("at"), pl.col("at_parsed").dt.date()
+    checks = [
+        ("missing_required", kind.is_null(), kind),
+        ("missing_required", at.is_null(), at),
+        ("wrong_type", at.is_not_null() & day.is_null(), at),
+        ("unknown_code", ~kind.is_in(_legal("case_event_type")), kind),
+        ("future_date", day > pl.lit(load_date), at),
+        ("date_before_1949", day < pl.lit(_EARLIEST), at),
+    ]
+    return pl.concat(
+        _finding(events.filter(hit.fill_null(False)), "events", rule, value)
+        for rule, hit, value in checks
+    )
+
+
+def _claimant_problems(claimants: pl.DataFrame) -> pl.DataFrame:
+    # Codes are checked when given; the contract does not say a claimant must have them.
+    return pl.concat(
+        _finding(
+            claimants.filter(pl.col(field).is_not_null() & ~pl.col(field).is_in(_legal(field))),
+            "claimants",
+            "unknown_code",
+            pl.col(field),
+        )
+        for field in ("employment_form", "new_form_type")
+    )
 
 
 def _kind(value: object) -> str:
