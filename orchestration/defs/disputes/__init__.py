@@ -1,5 +1,7 @@
-"""Dispute & 12351 hotline system: cases and hotline requests, via REST API or JSONL export."""
+"""Dispute & hotline system (REST API or JSON-lines export): cases and 12351 requests."""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from orchestration.defs.disputes.assets import disputes_raw
+
+defs = dg.Definitions(assets=[disputes_raw])

@@ -1,0 +1,42 @@
+"""Raw dispute cases and 12351 hotline requests, from the REST API or the JSON-lines export."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+
+from ingestion import disputes
+from orchestration.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
+from orchestration.resources import DisputesSourceResource, PiiKeyResource, WarehouseResource
+
+DESCRIPTIONS = {
+    "case": (
+        "Labour-dispute cases (劳动争议案件), every committed version; claimants pseudonymised, "
+        "claim types, events and claimants nested."
+    ),
+    "hotline_request": "12351 hotline requests (职工诉求); the caller's phone pseudonymised.",
+}
+
+
+@dg.multi_asset(
+    name="disputes_raw",
+    specs=raw_specs(disputes.ENTITIES, DESCRIPTIONS),
+    pool=WAREHOUSE_POOL,
+    can_subset=False,
+)
+def disputes_raw(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pii: PiiKeyResource,
+    disputes_source: DisputesSourceResource,
+) -> Iterator[dg.MaterializeResult]:
+    """New export files once each (or API pages since the watermark), validated,
+    pseudonymised, latest version per key, committed as one load."""
+    config = disputes.DisputesLoad(
+        export_dir=Path(disputes_source.export_dir),
+        api_url=disputes_source.api_url,
+        api_token=disputes_source.api_token,
+        pii_key=pii.key_bytes(),
+    )
+    results = disputes.load(config, warehouse.store())
+    yield from materializations(context, disputes.ENTITIES, results)
