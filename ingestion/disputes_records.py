@@ -197,7 +197,10 @@ class RecordCollector:
         text = self._text
         for name in self._scalars:
             value = record.get(name)
-            if isinstance(value, dict | list):
+            # Most values are already text or null: the hot path of a full load skips calls.
+            if value is None or type(value) is str:
+                text[name].append(value)
+            elif isinstance(value, dict | list):
                 nonscalar.append(name)
                 text[name].append(_PLACEHOLDER[type(value)])
             else:
@@ -286,7 +289,7 @@ class RecordCollector:
             out["_row"].append(row)
             out["pos"].append(pos)
             for name, v in zip(CLAIMANT_FIELDS, fields, strict=True):
-                out[name].append(as_text(v))
+                out[name].append(v if v is None or type(v) is str else as_text(v))
             drift += [f"claimants.{k}" for k in item if k not in _CLAIMANT_KNOWN]
         return drift
 
