@@ -108,7 +108,8 @@ class DisputesApi:
         self._policy = policy
         self._sleep = sleep
         self._session = requests.Session()
-        self._session.headers["Authorization"] = f"Bearer {token}"
+        # Explicit auth: without it requests would let a ~/.netrc entry replace the token.
+        self._session.auth = _Bearer(token)
         self._session.headers["Accept"] = "application/json"
 
     def close(self) -> None:
@@ -181,6 +182,18 @@ class DisputesApi:
             f"dispute API {path} page {page}: still failing after {policy.max_attempts} "
             f"attempts (last: {failure}); nothing of this load is committed"
         )
+
+
+class _Bearer(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_Bearer(<token>)"
 
 
 def _body(path: str, response: requests.Response) -> dict[str, Any]:
