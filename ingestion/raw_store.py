@@ -433,11 +433,22 @@ class RawStore:
                 json.dumps(r.report, default=str, ensure_ascii=False),
             ],
         )  # fmt: skip
-        for name, size in plan.batch.files:
-            con.execute(
-                "insert or replace into meta.files values (?, ?, ?, ?, ?)",
-                [source, r.entity, name, size, load_id],
-            )
+        if plan.batch.files:
+            # One statement for all files: a first load records thousands of them.
+            files = pl.DataFrame(
+                {
+                    "source": source,
+                    "entity": r.entity,
+                    "file": [name for name, _ in plan.batch.files],
+                    "size": [size for _, size in plan.batch.files],
+                    "load_id": load_id,
+                },
+                schema={"source": pl.String, "entity": pl.String, "file": pl.String,
+                        "size": pl.Int64, "load_id": pl.String},
+            )  # fmt: skip
+            con.register("_new_files", files.to_arrow())
+            con.execute("insert or replace into meta.files select * from _new_files")
+            con.unregister("_new_files")
 
     # -- views ---------------------------------------------------------------------------
 
