@@ -22,7 +22,6 @@ written, so a contract break (``ContractViolation``) leaves the warehouse untouc
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from collections import deque
@@ -32,7 +31,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from ingestion.batches import entity_rows, latest_per_key, max_cursor, rejected_records, with_flags
@@ -302,55 +300,6 @@ def extract_visits(landing: Landing, store: RawStore, load_date: dt.date) -> Ent
     )
 
 
-class _BulkFilesStore(RawStore):
-    """``RawStore`` recording a load's processed files in one statement, not one per file.
-
-    ``RawStore._record`` inserts ``meta.files`` row by row, ~3 ms each in DuckDB: an initial
-    load of ~29k delivery files (SF1) would spend minutes there. This local override does
-    the same inserts, in the same transaction, as one set-based statement. It belongs in
-    ``RawStore._record``; until it moves there, ``load`` commits through this class.
-    """
-
-    def _record(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        source: str,
-        load_id: str,
-        loaded_at: dt.datetime,
-        plan: RawStore._Plan,
-    ) -> None:
-        files = plan.batch.files
-        without_files = dataclasses.replace(plan, batch=dataclasses.replace(plan.batch, files=[]))
-        super()._record(con, source, load_id, loaded_at, without_files)
-        if not files:
-            return
-        names, sizes = zip(*files, strict=True)
-        table = pl.DataFrame(
-            {
-                "source": source,
-                "entity": plan.batch.entity.name,
-                "file": pl.Series(names, dtype=pl.String),
-                "size": pl.Series(sizes, dtype=pl.Int64),
-                "load_id": load_id,
-            }
-        ).to_arrow()
-        con.register("services_new_files", table)
-        try:
-            con.execute(
-                "insert or replace into meta.files "
-                "select source, entity, file, size, load_id from services_new_files"
-            )
-        finally:
-            con.unregister("services_new_files")
-
-
-def _committer(store: RawStore) -> RawStore:
-    # A subclass given by the caller keeps its own behaviour; a plain store gets bulk files.
-    if type(store) is RawStore:
-        return _BulkFilesStore(store.warehouse_path, store.raw_dir)
-    return store
-
-
 def load(
     config: ServicesLoad, store: RawStore, now: dt.datetime | None = None
 ) -> list[EntityResult]:
@@ -373,5 +322,4 @@ def load(
             batch.rows.height,
             batch.rejected.height,
         )
-    load_id = store.new_load_id(SOURCE, now)
-    return _committer(store).commit(SOURCE, load_id, now, batches, config.pii_key)
+    return store.commit(SOURCE, store.new_load_id(SOURCE, now), now, batches, config.pii_key)
