@@ -197,12 +197,13 @@ def extract_snapshot(
     if read:
         report |= _text_report(text)
         report["duplicates"] = duplicates
-        # Keys the new snapshot no longer lists leave the current view with the old snapshot;
-        # they are reported, not tombstoned (a later snapshot may list them again).
+        # Keys the new snapshot no longer lists drop out of the current view, which shows the
+        # newest snapshot only. They count as deleted here but get no tombstone: a later
+        # snapshot may list them again, and the snapshot rule would then show them.
         before = store.current(entity, "_record_key")["_record_key"]
         absent = before.filter(~before.is_in(rows["_record_key"].implode())).sort()
-        report["absent_from_snapshot"] = absent.len()
-        report["absent_keys"] = absent.head(REPORT_KEYS).to_list()
+        report["deleted"] = absent.len()
+        report["deleted_keys"] = absent.head(REPORT_KEYS).to_list()
         if rows.height == 0:
             logger.warning("services.%s: %s has no accepted row", entity.name, read[0].path)
     return EntityBatch(

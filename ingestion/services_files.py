@@ -35,6 +35,7 @@ FETCH_FILES = 256
 # keeps ~1 kB per 14-field row, polars a small fraction of that.
 FLUSH_ROWS = 200_000
 PART_SUFFIX = ".part"
+_GLOB = re.compile(r"[*?\[]")
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "program": re.compile(r"^programs/programs-(?P<day>\d{8})\.csv$"),
@@ -87,9 +88,12 @@ class Landing:
         for start in range(0, len(files), FETCH_FILES):
             chunk = files[start : start + FETCH_FILES]
             urls = [self.url(f) for f in chunk]
-            blobs = self.fs.cat(urls, on_error="raise")
-            if not isinstance(blobs, dict):  # a single path comes back unwrapped
-                blobs = {urls[0]: blobs}
+            if self.fs.async_impl and not any(_GLOB.search(u) for u in urls):
+                # One call fetches the chunk concurrently; ``cat`` would glob a path with
+                # wildcard characters, so those go one by one.
+                blobs = self.fs.cat(urls, on_error="raise")
+            else:
+                blobs = {u: self.fs.cat_file(u) for u in urls}
             for file, url in zip(chunk, urls, strict=True):
                 yield file, blobs[url]
 
@@ -160,7 +164,7 @@ def decode(data: bytes, where: str) -> tuple[str, str]:
     return text, encoding
 
 
-def read_header(text: str, entity: Entity, where: str) -> tuple[list[str], csv.Reader]:
+def read_header(text: str, entity: Entity, where: str) -> tuple[list[str], Iterator[list[str]]]:
     """The stripped header (checked against the contract) and a reader at the first record."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -189,7 +193,7 @@ class CsvText:
     """Records of many CSV files of one entity, as text columns in contract order.
 
     PII columns are never copied out of the reader's rows, so they never reach polars.
-    Rows with the wrong number of fields are kept aside (file, line, first field, count).
+    Rows with the wrong number of fields are kept aside (file, line, key, field counts).
     """
 
     entity: Entity
@@ -228,6 +232,7 @@ class CsvText:
         if drift:
             self.drift[where] = drift
         width = len(header)
+        key_at = header.index(self.entity.key)
         try:
             records = list(reader)
         except csv.Error as exc:
@@ -242,8 +247,8 @@ class CsvText:
                     good.append(row)
                     lines.append(line)
                 elif length:  # a blank line is no record
-                    first = row[0].strip() or None
-                    self.bad_rows.append((where, line, first, length, width))
+                    key = (row[key_at].strip() or None) if length > key_at else None
+                    self.bad_rows.append((where, line, key, length, width))
         self.rows_read += len(good) + sum(1 for n in lengths if n and n != width)
         if header != self.columns:
             good = self._reorder(header, good)
@@ -310,8 +315,9 @@ class CsvText:
     def wrong_field_count(self) -> pl.DataFrame:
         """The rows with the wrong number of fields, in the quarantine's shape.
 
-        Only the first field (the key) is kept as content: the rest cannot be attributed to
-        columns, and one of them may be the PII remark.
+        Only the key (the field under the key's header; the first one in contract order) is
+        kept as content: the rest cannot be attributed to columns, and one of them may be the
+        PII remark.
         """
         key = self.entity.key
         files, lines, firsts, counts, widths = (

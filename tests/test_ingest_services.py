@@ -500,6 +500,36 @@ def test_revisions_across_loads(
     assert store.query(current).rows() == [("D9", 1)]
 
 
+def test_snapshots_newest_file_is_the_truth(
+    memory_landing: tuple[fsspec.AbstractFileSystem, str], tmp_path: Path
+) -> None:
+    fs, root = memory_landing
+    header = "program_code,name_zh,name_en,category,channel,start_on,end_on,owner_union_id\n"
+    row = "{},互助,Aid,MUTUAL_AID,ONSITE,2024-01-01,,U00000001\n"
+    store = RawStore(tmp_path / "w.duckdb")
+    config = ServicesLoad(f"memory://{root}", KEY)
+    load(config, store, now=NOW)
+
+    # Two new snapshots: only the newest is read; P000001 is gone from it, P000002 is new.
+    fs.pipe(f"{root}/programs/programs-20240201.csv", (header + row.format("P000009")).encode())
+    fs.pipe(f"{root}/programs/programs-20240301.csv", (header + row.format("P000002")).encode())
+    program = by_entity(load(config, store, now=NOW + dt.timedelta(hours=1)))["program"]
+    assert (program.files, program.rows_read, program.rows_new) == (2, 1, 1)
+    assert program.report["snapshot_file"] == "programs/programs-20240301.csv"
+    assert program.report["older_snapshots_skipped"] == 1
+    assert (program.report["deleted"], program.report["deleted_keys"]) == (1, ["P000001"])
+    assert program.rows_deleted == 0  # reported, not tombstoned
+    current = store.query("select program_code from raw.program_current")["program_code"]
+    assert current.to_list() == ["P000002"]
+
+    # A late file older than the newest changes nothing.
+    fs.pipe(f"{root}/programs/programs-20240215.csv", (header + row.format("P000008")).encode())
+    late = by_entity(load(config, store, now=NOW + dt.timedelta(hours=2)))["program"]
+    assert (late.files, late.rows_read, late.report["snapshot_file"]) == (1, 0, None)
+    current = store.query("select program_code from raw.program_current")["program_code"]
+    assert current.to_list() == ["P000002"]
+
+
 def write_visits(path: Path, headers: tuple[str, ...]) -> bytes:
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet()

@@ -1,0 +1,40 @@
+"""Raw service-platform data from the landing directory: catalogue, stations, deliveries,
+station visits."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from ingestion import services
+from orchestration.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
+from orchestration.resources import PiiKeyResource, ServicesLandingResource, WarehouseResource
+
+DESCRIPTIONS = {
+    "program": "Service programme catalogue; the newest snapshot file is the truth.",
+    "station": "Union rest stations (工会驿站); the newest snapshot file is the truth.",
+    "delivery": (
+        "Service deliveries, every file once, GB18030 or UTF-8 per file; a revision file "
+        "replaces its predecessor's rows; remarks never loaded."
+    ),
+    "station_visit": "Monthly station visit counts from the xlsx workbooks (Chinese headers).",
+}
+
+
+@dg.multi_asset(
+    name="services_raw",
+    specs=raw_specs(services.ENTITIES, DESCRIPTIONS),
+    pool=WAREHOUSE_POOL,
+    can_subset=False,
+)
+def services_raw(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pii: PiiKeyResource,
+    services_landing: ServicesLandingResource,
+) -> Iterator[dg.MaterializeResult]:
+    """Every landing file not loaded before, validated, committed as one load."""
+    config = services.ServicesLoad(
+        landing_dir=services_landing.landing_dir, pii_key=pii.key_bytes()
+    )
+    results = services.load(config, warehouse.store())
+    yield from materializations(context, services.ENTITIES, results)

@@ -1,0 +1,135 @@
+"""Find planted personal data anywhere the pipeline writes.
+
+DuckDB and Parquet compress strings, so a byte scan of them proves nothing: their text
+columns (nested ones through JSON) are queried instead. Every other file is scanned as bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+NUMBER = re.compile(r"[0-9]{11,17}[0-9Xx]?")
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+@dataclass
+class Pii:
+    """The plain values that must never appear: ID numbers and phones, and names."""
+
+    numbers: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+
+    def hits_in_text(self, text: str) -> set[str]:
+        found = {m.upper() for m in NUMBER.findall(text)} & self.numbers
+        for run in CJK_RUN.findall(text):
+            for size in range(2, min(len(run), 4) + 1):
+                found |= {run[i : i + size] for i in range(len(run) - size + 1)} & self.names
+        return found
+
+
+def planted_pii(sources: Path) -> Pii:
+    """Every name, ID number and phone the simulated sources hold."""
+    pii = Pii()
+    with sqlite3.connect(sources / "membership.db") as con:
+        for name, id_number, phone in con.execute("select name, id_number, phone from member"):
+            pii.names.add(name)
+            pii.numbers |= {v.upper() for v in (id_number, phone) if v and len(v) >= 11}
+    for path in sorted((sources / "disputes").iterdir()):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                for claimant in record.get("claimants") or []:
+                    pii.names.add(claimant.get("name") or "")
+                    for v in (claimant.get("id_number"), claimant.get("phone")):
+                        if v and len(v) >= 11:
+                            pii.numbers.add(v.upper())
+                phone = (record.get("caller") or {}).get("phone")
+                if phone and len(phone) >= 11:
+                    pii.numbers.add(phone)
+    manifest = json.loads((sources / "manifest.json").read_text(encoding="utf-8"))
+    pii.numbers |= {p["pii"] for p in manifest["planted"] if p.get("pii")}
+    pii.names.discard("")
+    # Two-character names also occur inside ordinary words of place and company names; they
+    # are still checked, as whole values, by the table scan below.
+    return pii
+
+
+def _text_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
+    return con.execute(
+        "select table_schema, table_name, column_name, data_type from information_schema.columns "
+        "where data_type not in ('BIGINT', 'INTEGER', 'DOUBLE', 'DATE', 'BOOLEAN', 'TIMESTAMP') "
+        "and data_type not like 'DECIMAL%' order by all"
+    ).fetchall()
+
+
+def scan_relation(con: duckdb.DuckDBPyConnection, relation: str, column: str, pii: Pii) -> set[str]:
+    """Planted values found in one column: numbers anywhere in it, names as whole strings."""
+    text = f'to_json("{column}")::varchar'
+    numbers = {
+        r[0].upper()
+        for r in con.execute(
+            f"select distinct unnest(regexp_extract_all({text}, '[0-9]{{11,17}}[0-9Xx]?')) "
+            f"from {relation}"
+        ).fetchall()
+    }
+    strings = {
+        r[0]
+        for r in con.execute(
+            f'select distinct unnest(regexp_extract_all({text}, \'"([^"]*)"\', 1)) from {relation}'
+        ).fetchall()
+    }
+    return (numbers & pii.numbers) | (strings & pii.names)
+
+
+def scan_duckdb(path: Path, pii: Pii) -> dict[str, set[str]]:
+    findings: dict[str, set[str]] = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        for schema, table, column, _ in _text_columns(con):
+            hits = scan_relation(con, f'"{schema}"."{table}"', column, pii)
+            if hits:
+                findings[f"{path.name}:{schema}.{table}.{column}"] = hits
+    return findings
+
+
+def scan_parquet(path: Path, pii: Pii) -> dict[str, set[str]]:
+    findings: dict[str, set[str]] = {}
+    with duckdb.connect() as con:
+        con.execute(f"create view f as select * from read_parquet('{path}')")
+        for _, _, column, _ in _text_columns(con):
+            hits = scan_relation(con, "f", column, pii)
+            if hits:
+                findings[f"{path}:{column}"] = hits
+    return findings
+
+
+def scan_bytes(path: Path, pii: Pii) -> set[str]:
+    data = path.read_bytes()
+    return pii.hits_in_text(data.decode("utf-8", errors="ignore")) | pii.hits_in_text(
+        data.decode("gb18030", errors="ignore")
+    )
+
+
+def scan_tree(root: Path, pii: Pii) -> dict[str, set[str]]:
+    """Every file under ``root``: DuckDB files and Parquet by query, the rest as bytes."""
+    findings: dict[str, set[str]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.suffix == ".duckdb":
+            findings |= scan_duckdb(path, pii)
+        elif path.suffix == ".parquet":
+            findings |= scan_parquet(path, pii)
+        else:
+            hits = scan_bytes(path, pii)
+            if hits:
+                findings[str(path)] = hits
+    return findings

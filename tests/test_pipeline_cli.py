@@ -1,0 +1,96 @@
+"""The contract's way to run the pipeline: ``dagster asset materialize -m
+orchestration.definitions --select '*'`` from the project root, with every ``UNIONWH_*``
+variable pointing at sources and outputs in other directories. Then nothing the pipeline
+wrote may hold a planted name, ID number or phone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from pii_scan import planted_pii, scan_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+DAGSTER = Path(sys.executable).with_name("dagster")
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(demo_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    base = tmp_path_factory.mktemp("pipeline")
+    home = base / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    out = base / "out"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("UNIONWH_")},
+        "DAGSTER_HOME": str(home),
+        "UNIONWH_MEMBERSHIP_DB_URL": f"sqlite:///{demo_sources / 'membership.db'}",
+        "UNIONWH_DISPUTES_EXPORT_DIR": str(demo_sources / "disputes"),
+        "UNIONWH_SERVICES_LANDING_DIR": str(demo_sources / "landing"),
+        "UNIONWH_WAREHOUSE_PATH": str(out / "warehouse.duckdb"),
+        "UNIONWH_SERVING_PATH": str(out / "serving.duckdb"),
+        "UNIONWH_PII_KEY": "pipeline-test-key",
+    }
+    done = subprocess.run(
+        [str(DAGSTER), "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    (base / "dagster.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    return {"base": base, "out": out, "home": home, "done": done}
+
+
+def test_materialize_everything_from_the_project_root(
+    pipeline_run: dict, demo_manifest: dict
+) -> None:
+    done = pipeline_run["done"]
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "RUN_SUCCESS" in done.stdout + done.stderr
+    with duckdb.connect(str(pipeline_run["out"] / "warehouse.duckdb"), read_only=True) as con:
+        loaded = dict(
+            con.execute("select entity, sum(rows_new) from meta.loads group by entity").fetchall()
+        )
+        quarantined = con.execute("select count(*) from quarantine.records").fetchone()
+    membership = {"union_org": 378, "member": 26465, "membership_event": 33823, "honor": 96}
+    assert {k: loaded[k] for k in membership} == membership
+    others = ("case", "hotline_request", "program", "station", "delivery", "station_visit")
+    assert all(loaded[k] > 0 for k in others) and len(loaded) == 10
+    # Every planted rejected record of the three sources (see the manifest), and no other.
+    rejected = [p for p in demo_manifest["planted"] if p["treatment"] == "rejected"]
+    assert quarantined is not None and quarantined[0] == len(rejected) == 33
+
+
+def test_no_plain_personal_data_anywhere_the_pipeline_wrote(
+    pipeline_run: dict, demo_sources: Path
+) -> None:
+    pii = planted_pii(demo_sources)
+    assert len(pii.numbers) > 50_000 and len(pii.names) > 1_000
+    assert "13912345678" in pii.numbers  # the phone planted in a delivery remark
+    findings = scan_tree(pipeline_run["base"], pii)
+    assert findings == {}
+
+
+def test_the_scan_finds_personal_data_when_it_is_there(tmp_path: Path, demo_sources: Path) -> None:
+    pii = planted_pii(demo_sources)
+    leaked_phone = "13912345678"
+    leaked_name = sorted(pii.names)[0]
+    with duckdb.connect(str(tmp_path / "leak.duckdb")) as con:
+        con.execute("create table t (n struct(note varchar))")
+        con.execute("insert into t values ({'note': ?})", [f"call {leaked_phone}"])
+        con.execute("create table u (who varchar)")
+        con.execute("insert into u values (?)", [leaked_name])
+    (tmp_path / "run.log").write_text(f"caller was {leaked_name}\n", encoding="utf-8")
+    findings = scan_tree(tmp_path, pii)
+    assert findings == {
+        "leak.duckdb:main.t.n": {leaked_phone},
+        "leak.duckdb:main.u.who": {leaked_name},
+        str(tmp_path / "run.log"): {leaked_name},
+    }
