@@ -23,7 +23,6 @@ Views in the warehouse file:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import time
@@ -146,12 +145,18 @@ def _current_view_sql(entity: Entity) -> str:
 
 
 def row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
-    """A stable digest of each row's ``columns`` (content only, no bookkeeping)."""
+    """A digest of each row's ``columns`` (content only, no bookkeeping), in row order.
+
+    DuckDB does it vectorised, without a Python string per row: at SF1 that is the
+    difference between seconds and gigabytes.
+    """
     if frame.height == 0:
         return pl.Series("_row_hash", [], dtype=pl.String)
-    encoded = frame.select(pl.struct(columns).struct.json_encode()).to_series().to_list()
-    blake = hashlib.blake2b
-    return pl.Series("_row_hash", [blake(s.encode(), digest_size=16).hexdigest() for s in encoded])
+    content = frame.select(columns).to_arrow()  # noqa: F841 - read by DuckDB by name
+    packed = ", ".join(f'"{c}" := "{c}"' for c in columns)
+    with duckdb.connect() as con:
+        hashes = con.sql(f"select md5(to_json(struct_pack({packed}))) as h from content")
+        return pl.Series("_row_hash", hashes.to_arrow_table().column("h"))
 
 
 @dataclass

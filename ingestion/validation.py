@@ -91,10 +91,14 @@ def parse(column: Column) -> pl.Expr:
     raise ValueError(f"unknown column kind {column.kind!r}")
 
 
+def _typed_name(column: Column) -> str:
+    return f"__typed__{column.name}"
+
+
 def _checks(column: Column, load_date: dt.date) -> list[tuple[str, pl.Expr]]:
     raw = pl.col(column.name).str.strip_chars()
     blank = raw.is_null() | (raw == "")
-    typed = parse(column)
+    typed = pl.col(_typed_name(column))  # parsed once, before any check
     out: list[tuple[str, pl.Expr]] = []
     if column.required:
         out.append(("missing_required", blank))
@@ -166,13 +170,14 @@ def validate(
         )
         value_expr = pl.when(hit).then(value).otherwise(value_expr)
 
-    judged = frame.with_columns(
+    checked = [column for column in entity.columns if not column.pii]
+    judged = frame.with_columns(parse(c).alias(_typed_name(c)) for c in checked).with_columns(
         rule_expr.alias(REJECT_RULE),
         column_expr.alias(REJECT_COLUMN),
         value_expr.alias(REJECT_VALUE),
     )
-    typed = judged.with_columns(
-        parse(column).alias(column.name) for column in entity.columns if not column.pii
+    typed = judged.with_columns(pl.col(_typed_name(c)).alias(c.name) for c in checked).drop(
+        _typed_name(c) for c in checked
     )
     rejected = typed.filter(pl.col(REJECT_RULE).is_not_null())
     accepted = typed.filter(pl.col(REJECT_RULE).is_null()).drop(
