@@ -77,3 +77,25 @@ def demo_copy(demo_sources: Path, tmp_path: Path) -> Path:
     target = tmp_path / "sources"
     shutil.copytree(demo_sources, target)
     return target
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (SQLAlchemy URL), dropped after the test."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"unionwh_test_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        f"postgresql+psycopg://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()

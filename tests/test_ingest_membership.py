@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import uuid
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
-import sqlalchemy as sa
 
 from ingestion import membership
 from ingestion.raw_store import RawStore
@@ -223,25 +221,13 @@ def test_a_failed_commit_leaves_nothing_and_the_rerun_loads_everything(
 
 @pytest.mark.postgres
 def test_postgresql_source_loads_the_same_rows_as_sqlite(
-    loaded: tuple[RawStore, dict], tmp_path: Path
+    loaded: tuple[RawStore, dict], tmp_path: Path, postgres_database: str
 ) -> None:
     sqlite_store, _ = loaded
-    name = f"unionwh_ing_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        generate(tmp_path / "pg-sources", 0.01, 42, db_url=url, quiet=True)
-        store = RawStore(tmp_path / "wh.duckdb")
-        results = load(store, url)
-        assert results["member"].rows_quarantined == 4
-        for table in KEYS:
-            sql = f"select _record_key, _row_hash from raw.{table}_current order by 1"
-            assert store.query(sql).equals(sqlite_store.query(sql)), table
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+    generate(tmp_path / "pg-sources", 0.01, 42, db_url=postgres_database, quiet=True)
+    store = RawStore(tmp_path / "wh.duckdb")
+    results = load(store, postgres_database)
+    assert results["member"].rows_quarantined == 4
+    for table in KEYS:
+        sql = f"select _record_key, _row_hash from raw.{table}_current order by 1"
+        assert store.query(sql).equals(sqlite_store.query(sql)), table

@@ -8,7 +8,6 @@ import hashlib
 import json
 import re
 import shutil
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -527,34 +526,21 @@ def test_api_serves_every_current_record_of_the_export(demo: Path, manifest: dic
 
 
 @pytest.mark.postgres
-def test_postgresql_target_holds_the_same_rows_as_sqlite(demo: Path, tmp_path: Path) -> None:
-    name = f"unionwh_sim_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        generate(tmp_path, SCALE, SEED, db_url=url, quiet=True)
-        engine = sa.create_engine(url)
-        for table in ("union_org", "member", "membership_event", "honor"):
-            pg = pl.read_database(
-                f"select * from {table} order by 1", engine, infer_schema_length=None
-            )
-            lite = read_table(demo, table).sort(pg.columns[0])
-            assert pg.height == lite.height, table
-            assert pg[pg.columns[0]].to_list() == lite[pg.columns[0]].to_list()
-        advance(tmp_path, 1, quiet=True)
-        with engine.connect() as conn:
-            latest = conn.execute(
-                sa.text(
-                    "select max(event_date) from membership_event where event_date < '2030-01-01'"
-                )
-            ).scalar()
-        assert latest == dt.date(2025, 1, 1)
-        engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+def test_postgresql_target_holds_the_same_rows_as_sqlite(
+    demo: Path, tmp_path: Path, postgres_database: str
+) -> None:
+    url = postgres_database
+    generate(tmp_path, SCALE, SEED, db_url=url, quiet=True)
+    engine = sa.create_engine(url)
+    for table in ("union_org", "member", "membership_event", "honor"):
+        pg = pl.read_database(f"select * from {table} order by 1", engine, infer_schema_length=None)
+        lite = read_table(demo, table).sort(pg.columns[0])
+        assert pg.height == lite.height, table
+        assert pg[pg.columns[0]].to_list() == lite[pg.columns[0]].to_list()
+    advance(tmp_path, 1, quiet=True)
+    with engine.connect() as conn:
+        latest = conn.execute(
+            sa.text("select max(event_date) from membership_event where event_date < '2030-01-01'")
+        ).scalar()
+    assert latest == dt.date(2025, 1, 1)
+    engine.dispose()
