@@ -1,0 +1,89 @@
+-- Every reporting period the KPIs are laid out on (KPIS.md: "every period from the first
+-- record to the last load"): years, quarters and months from the earliest date any KPI reads
+-- to the latest record date loaded (the data's as-of date).
+
+with
+
+union_dates as (
+    select founded_on as record_date
+    from {{ source('membership', 'union_org') }}
+    where not _is_deleted
+),
+
+event_dates as (
+    select event_date as record_date
+    from {{ source('membership', 'membership_event') }}
+    where not _is_deleted
+),
+
+case_dates as (
+    select cast(received_at as date) as record_date
+    from {{ source('disputes', 'case') }}
+    where not _is_deleted
+),
+
+hotline_dates as (
+    select cast(received_at as date) as record_date
+    from {{ source('disputes', 'hotline_request') }}
+    where not _is_deleted
+),
+
+delivery_dates as (
+    select delivered_on as record_date
+    from {{ source('services', 'delivery') }}
+    where not _is_deleted
+),
+
+honor_dates as (
+    select awarded_on as record_date
+    from {{ source('membership', 'honor') }}
+    where not _is_deleted
+),
+
+all_dates as (
+    select record_date from union_dates
+    union all select record_date from event_dates
+    union all select record_date from case_dates
+    union all select record_date from hotline_dates
+    union all select record_date from delivery_dates
+    union all select record_date from honor_dates
+),
+
+bounds as (
+    select
+        min(record_date) as first_day,
+        max(record_date) as last_day
+    from all_dates
+),
+
+grains as (
+    select
+        grain.period_grain,
+        grain.step
+    from (
+        values ('year', interval 1 year), ('quarter', interval 3 month), ('month', interval 1 month)
+    ) as grain (period_grain, step)
+),
+
+periods as (
+    select
+        grains.period_grain,
+        cast(unnest(generate_series(
+            date_trunc(grains.period_grain, bounds.first_day),
+            bounds.last_day,
+            grains.step
+        )) as date) as period_start,
+        grains.step
+    from grains
+    cross join bounds
+),
+
+final as (
+    select
+        period_grain,
+        period_start,
+        cast(period_start + step - interval 1 day as date) as period_end
+    from periods
+)
+
+select * from final

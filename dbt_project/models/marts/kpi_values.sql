@@ -1,0 +1,37 @@
+-- Grain: one row per KPI × period grain × period × district ('ALL' or a district code),
+-- for every period of int_kpi_periods (KPIS.md). Empty periods carry 0, or null for a rate
+-- without a denominator. City-only KPIs (kpi_catalogue.city_only) have 'ALL' rows only.
+
+with
+
+membership_kpis as (
+    select * from {{ ref('int_membership_kpis_aggregated') }}
+),
+
+dispute_kpis as (
+    select * from {{ ref('int_dispute_kpis_aggregated') }}
+),
+
+service_kpis as (
+    select * from {{ ref('int_service_kpis_aggregated') }}
+),
+
+unioned as (
+    select * from membership_kpis
+    union all by name
+    select * from dispute_kpis
+    union all by name
+    select * from service_kpis
+),
+
+final as (
+    select
+        cast(kpi_code as varchar) as kpi_code,
+        cast(period_grain as varchar) as period_grain,
+        cast(period_start as date) as period_start,
+        cast(district_code as varchar) as district_code,
+        cast(value as double) as value
+    from unioned
+)
+
+select * from final
