@@ -1,0 +1,242 @@
+-- Grain: one row per membership KPI × period of int_kpi_periods × district ('ALL' and each
+-- district of ref('districts'); 'ALL' only for the catalogue's city_only KPIs), zero-filled.
+-- Flow KPIs count records dated in the period: new_single_unions (SINGLE unions by
+-- founded_on, district of the union), new_members / new_members_new_form (JOIN events by
+-- event_date, district of the event's own union), labour_certificates / labour_medals /
+-- worker_pioneers (non-revoked MUNICIPAL or NATIONAL honors by awarded_on, city only).
+-- The stock KPI members_active_end counts members whose state on the period's last day
+-- (int_member_states_intervalized) is in a union, by the district of that state's union.
+-- Records whose union is not known count in 'ALL' only.
+
+with
+
+periods as (
+    select * from {{ ref('int_kpi_periods') }}
+),
+
+districts as (
+    select * from {{ ref('districts') }}
+),
+
+kpi_catalogue as (
+    select * from {{ ref('kpi_catalogue') }}
+),
+
+unions as (
+    select * from {{ ref('stg_membership__unions') }}
+),
+
+events as (
+    select * from {{ ref('stg_membership__membership_events') }}
+),
+
+honors as (
+    select * from {{ ref('stg_membership__honors') }}
+),
+
+member_states as (
+    select * from {{ ref('int_member_states_intervalized') }}
+),
+
+membership_kpis as (
+    select
+        kpis.kpi_code,
+        coalesce(kpi_catalogue.city_only, false) as is_city_only
+    from (
+        values
+        ('new_single_unions'),
+        ('new_members'),
+        ('new_members_new_form'),
+        ('members_active_end'),
+        ('labour_certificates'),
+        ('labour_medals'),
+        ('worker_pioneers')
+    ) as kpis (kpi_code)
+    left join kpi_catalogue
+        on kpis.kpi_code = kpi_catalogue.kpi_code
+),
+
+kpi_districts as (
+    select
+        kpi_code,
+        'ALL' as district_code
+    from membership_kpis
+    union all
+    select
+        membership_kpis.kpi_code,
+        districts.district_code
+    from membership_kpis
+    cross join districts
+    where not membership_kpis.is_city_only
+),
+
+spine as (
+    select
+        kpi_districts.kpi_code,
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        kpi_districts.district_code
+    from kpi_districts
+    cross join periods
+),
+
+joins as (
+    select
+        events.event_date,
+        events.is_new_form,
+        unions.district_code
+    from events
+    left join unions
+        on events.union_id = unions.union_id
+    where events.event_type = 'JOIN'
+),
+
+counted_records as (
+    select
+        'new_single_unions' as kpi_code,
+        founded_on as record_date,
+        district_code
+    from unions
+    where union_type = 'SINGLE'
+    union all
+    select
+        'new_members' as kpi_code,
+        event_date as record_date,
+        district_code
+    from joins
+    union all
+    select
+        'new_members_new_form' as kpi_code,
+        event_date as record_date,
+        district_code
+    from joins
+    where is_new_form
+    union all
+    select
+        case honor_type
+            when 'LABOUR_CERTIFICATE' then 'labour_certificates'
+            when 'LABOUR_MEDAL' then 'labour_medals'
+            when 'WORKER_PIONEER' then 'worker_pioneers'
+        end as kpi_code,
+        awarded_on as record_date,
+        cast(null as varchar) as district_code
+    from honors
+    where
+        not is_revoked
+        and is_municipal_or_above
+        and honor_type in ('LABOUR_CERTIFICATE', 'LABOUR_MEDAL', 'WORKER_PIONEER')
+),
+
+records_by_period as (
+    select
+        counted_records.kpi_code,
+        counted_records.district_code,
+        grains.period_grain,
+        cast(date_trunc(grains.period_grain, counted_records.record_date) as date) as period_start
+    from counted_records
+    cross join (values ('year'), ('quarter'), ('month')) as grains (period_grain)
+),
+
+flow_values as (
+    select
+        kpi_code,
+        period_grain,
+        period_start,
+        case when grouping(district_code) = 1 then 'ALL' else district_code end as district_code,
+        count(*) as value  -- noqa: RF04
+    from records_by_period
+    group by
+        grouping sets (
+            (kpi_code, period_grain, period_start, district_code),
+            (kpi_code, period_grain, period_start)
+        )
+    having grouping(district_code) = 1 or district_code is not null
+),
+
+in_union_states as (
+    select * from member_states
+    where is_in_union
+),
+
+membership_changes as (
+    select
+        district_code,
+        state_from as change_date,
+        1 as delta
+    from in_union_states
+    union all
+    select
+        district_code,
+        state_to as change_date,
+        -1 as delta
+    from in_union_states
+    where state_to is not null
+),
+
+daily_changes as (
+    select
+        change_date,
+        case when grouping(district_code) = 1 then 'ALL' else district_code end as district_code,
+        sum(delta) as delta
+    from membership_changes
+    group by grouping sets ((district_code, change_date), (change_date))
+    having grouping(district_code) = 1 or district_code is not null
+),
+
+active_member_counts as (
+    select
+        district_code,
+        change_date as counted_from,
+        lead(change_date) over (
+            partition by district_code order by change_date
+        ) as counted_to,
+        sum(delta) over (
+            partition by district_code order by change_date
+            rows between unbounded preceding and current row
+        ) as active_members
+    from daily_changes
+),
+
+stock_values as (
+    select
+        spine.kpi_code,
+        spine.period_grain,
+        spine.period_start,
+        spine.district_code,
+        active_member_counts.active_members as value  -- noqa: RF04
+    from spine
+    inner join active_member_counts
+        on
+            spine.district_code = active_member_counts.district_code
+            and spine.period_end >= active_member_counts.counted_from
+            and (
+                spine.period_end < active_member_counts.counted_to
+                or active_member_counts.counted_to is null
+            )
+    where spine.kpi_code = 'members_active_end'
+),
+
+kpi_values as (
+    select * from flow_values
+    union all by name
+    select * from stock_values
+),
+
+final as (
+    select
+        cast(spine.kpi_code as varchar) as kpi_code,
+        cast(spine.period_grain as varchar) as period_grain,
+        cast(spine.period_start as date) as period_start,
+        cast(spine.district_code as varchar) as district_code,
+        cast(coalesce(kpi_values.value, 0) as double) as value  -- noqa: RF04
+    from spine
+    left join kpi_values
+        on
+            spine.kpi_code = kpi_values.kpi_code
+            and spine.period_grain = kpi_values.period_grain
+            and spine.period_start = kpi_values.period_start
+            and spine.district_code = kpi_values.district_code
+)
+
+select * from final

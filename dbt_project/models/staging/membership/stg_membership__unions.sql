@@ -1,0 +1,57 @@
+-- One row per grassroots union (基层工会) as the membership system shows it now; unions
+-- hard-deleted at the source are dropped. Codes keep their source value; labels come from the
+-- enumerations seed.
+
+with
+
+unions as (
+    select * from {{ source('membership', 'union_org') }}
+),
+
+enumerations as (
+    select * from {{ ref('enumerations') }}
+),
+
+live_unions as (
+    select * from unions
+    where not _is_deleted
+),
+
+renamed as (
+    select
+        union_id,
+        union_uscc,
+        union_name,
+        union_type,
+        employer_uscc,
+        employer_name,
+        unit_category,
+        industry_code,
+        district_code,
+        parent_union_id,
+        founded_on,
+        cast(headcount as integer) as headcount,
+        status as union_status,
+        dissolved_on,
+        created_at,
+        updated_at,
+        _loaded_at as loaded_at,
+        not list_contains(_quality_flags, 'invalid_uscc_check') as has_valid_uscc
+    from live_unions
+),
+
+final as (
+    select
+        renamed.*,
+        union_types.label_zh as union_type_label_zh,
+        union_types.label_en as union_type_label_en,
+        union_statuses.label_zh as union_status_label_zh,
+        union_statuses.label_en as union_status_label_en
+    from renamed
+    left join enumerations as union_types
+        on union_types.domain = 'union_type' and renamed.union_type = union_types.code
+    left join enumerations as union_statuses
+        on union_statuses.domain = 'union_status' and renamed.union_status = union_statuses.code
+)
+
+select * from final
