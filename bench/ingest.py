@@ -37,7 +37,7 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> dict[str, object
         "wall_s": round(time.perf_counter() - start, 1),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "peak_rss_gib": round(usage.ru_maxrss / 1024**2, 2),
-        "summary": [json.loads(line) for line in stdout.splitlines() if line.startswith("{")],
+        "summary": [json.loads(line) for line in stdout.splitlines() if line.startswith('{"')],
     }
 
 

@@ -20,8 +20,16 @@ def raw_asset_key(entity: Entity) -> dg.AssetKey:
     return dg.AssetKey(["raw", entity.source, entity.name])
 
 
-def raw_specs(entities: Iterable[Entity], descriptions: dict[str, str]) -> list[dg.AssetSpec]:
-    return [
+def history_asset_key(entity: Entity) -> dg.AssetKey:
+    return dg.AssetKey(["raw", entity.source, f"{entity.name}_history"])
+
+
+def raw_specs(
+    entities: Iterable[Entity], descriptions: dict[str, str], history: Iterable[Entity] = ()
+) -> list[dg.AssetSpec]:
+    """One asset per entity (its reconciled current view), plus one per entity in
+    ``history`` whose every committed version feeds SCD2 models (``raw.<entity>``)."""
+    current = [
         dg.AssetSpec(
             raw_asset_key(e),
             group_name=e.source,
@@ -35,6 +43,17 @@ def raw_specs(entities: Iterable[Entity], descriptions: dict[str, str]) -> list[
         )
         for e in entities
     ]
+    versions = [
+        dg.AssetSpec(
+            history_asset_key(e),
+            group_name=e.source,
+            kinds={"duckdb", "parquet"},
+            description=f"Every committed version of {e.source}.{e.name} (append-only history).",
+            metadata={"raw_view": f"raw.{e.name}", "key": e.key},
+        )
+        for e in history
+    ]
+    return current + versions
 
 
 def _jsonable(value: object) -> object:
@@ -42,10 +61,19 @@ def _jsonable(value: object) -> object:
 
 
 def materializations(
-    context: dg.AssetExecutionContext, entities: Iterable[Entity], results: list[EntityResult]
+    context: dg.AssetExecutionContext,
+    entities: Iterable[Entity],
+    results: list[EntityResult],
+    history: Iterable[Entity] = (),
 ) -> Iterator[dg.MaterializeResult]:
     """One MaterializeResult per entity, with the load's counts (never record values)."""
     by_name = {r.entity: r for r in results}
+    for entity in history:
+        r = by_name[entity.name]
+        yield dg.MaterializeResult(
+            asset_key=history_asset_key(entity),
+            metadata={"load_id": r.load_id, "versions_appended": r.rows_new + r.rows_updated},
+        )
     for entity in entities:
         r = by_name[entity.name]
         context.log.info(

@@ -99,3 +99,12 @@ def postgres_database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(demo_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from pipeline import materialize
+
+    base = tmp_path_factory.mktemp("pipeline")
+    done = materialize(demo_sources, base)
+    return {"base": base, "out": base / "out", "done": done}

@@ -5,54 +5,16 @@ wrote may hold a planted name, ID number or phone."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 from pii_scan import planted_pii, scan_tree
-
-ROOT = Path(__file__).resolve().parents[1]
-DAGSTER = Path(sys.executable).with_name("dagster")
-
-
-@pytest.fixture(scope="module")
-def pipeline_run(demo_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    base = tmp_path_factory.mktemp("pipeline")
-    home = base / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
-    out = base / "out"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("UNIONWH_")},
-        "DAGSTER_HOME": str(home),
-        "UNIONWH_MEMBERSHIP_DB_URL": f"sqlite:///{demo_sources / 'membership.db'}",
-        "UNIONWH_DISPUTES_EXPORT_DIR": str(demo_sources / "disputes"),
-        "UNIONWH_SERVICES_LANDING_DIR": str(demo_sources / "landing"),
-        "UNIONWH_WAREHOUSE_PATH": str(out / "warehouse.duckdb"),
-        "UNIONWH_SERVING_PATH": str(out / "serving.duckdb"),
-        "UNIONWH_PII_KEY": "pipeline-test-key",
-    }
-    done = subprocess.run(
-        [str(DAGSTER), "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    (base / "dagster.log").write_text(done.stdout + done.stderr, encoding="utf-8")
-    return {"base": base, "out": out, "home": home, "done": done}
 
 
 def test_materialize_everything_from_the_project_root(
     pipeline_run: dict, demo_manifest: dict
 ) -> None:
     done = pipeline_run["done"]
-    assert done.returncode == 0, done.stderr[-4000:]
     assert "RUN_SUCCESS" in done.stdout + done.stderr
     with duckdb.connect(str(pipeline_run["out"] / "warehouse.duckdb"), read_only=True) as con:
         loaded = dict(

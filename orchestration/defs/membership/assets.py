@@ -8,6 +8,9 @@ from ingestion import membership
 from orchestration.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
 from orchestration.resources import MembershipDatabaseResource, PiiKeyResource, WarehouseResource
 
+# SCD2 dimensions in dbt read every committed version of these two.
+HISTORY = (membership.UNION_ORG, membership.MEMBER)
+
 DESCRIPTIONS = {
     "union_org": "Grassroots unions (基层工会), every committed version; hard deletes tracked.",
     "member": "Members (会员), pseudonymised: no name, ID number or phone; hard deletes tracked.",
@@ -18,7 +21,7 @@ DESCRIPTIONS = {
 
 @dg.multi_asset(
     name="membership_raw",
-    specs=raw_specs(membership.ENTITIES, DESCRIPTIONS),
+    specs=raw_specs(membership.ENTITIES, DESCRIPTIONS, history=HISTORY),
     pool=WAREHOUSE_POOL,
     can_subset=False,
 )
@@ -32,4 +35,4 @@ def membership_raw(
     reconcile keys for hard deletes, and commit one load."""
     config = membership.MembershipLoad(db_url=membership_db.url, pii_key=pii.key_bytes())
     results = membership.load(config, warehouse.store())
-    yield from materializations(context, membership.ENTITIES, results)
+    yield from materializations(context, membership.ENTITIES, results, history=HISTORY)
