@@ -1,0 +1,33 @@
+-- One row per case × lifecycle event, numbered in the order the source lists them
+-- (event_ordinal 1 = the first). Events of cases deleted at the source are dropped.
+
+with
+
+source as (
+    select * from {{ source('disputes', 'case') }}
+),
+
+unnested as (
+    select
+        case_id,
+        generate_subscripts(events, 1) as event_ordinal,
+        unnest(events) as case_event
+    from source
+    where not _is_deleted
+),
+
+renamed as (
+    select
+        cast(case_id as varchar) as case_id,
+        cast(event_ordinal as integer) as event_ordinal,
+        cast(struct_extract(case_event, 'type') as varchar) as event_type,
+        cast(struct_extract(case_event, 'at') as timestamp) as event_at,
+        cast(struct_extract(case_event, 'at') as date) as event_on
+    from unnested
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final

@@ -1,0 +1,48 @@
+-- One row per labour-dispute case (latest version), without the nested lists: events, claim
+-- types and claimants have their own staging models. Cases deleted at the source are dropped.
+
+with
+
+source as (
+    select * from {{ source('disputes', 'case') }}
+),
+
+renamed as (
+    select
+        cast(case_id as varchar) as case_id,
+        cast(case_no as varchar) as case_no,
+        cast(received_at as timestamp) as received_at,
+        cast(received_at as date) as received_on,
+        cast(source_channel as varchar) as source_channel,
+        cast(district_code as varchar) as district_code,
+        cast(handling_union_id as varchar) as handling_union_id,
+        cast(employer_uscc as varchar) as employer_uscc,
+        cast(employer_name as varchar) as employer_name,
+        cast(employer_industry_code as varchar) as employer_industry_code,
+        cast(is_collective as boolean) as is_collective,
+        cast(legal_aid as boolean) as has_legal_aid,
+        cast(claim_amount as decimal(18, 2)) as claim_amount,
+        cast(recovered_amount as decimal(18, 2)) as recovered_amount,
+        cast(status as varchar) as case_status,
+        cast(outcome as varchar) as outcome,
+        cast(closed_at as timestamp) as closed_at,
+        cast(closed_at as date) as closed_on,
+        cast(updated_at as timestamp) as updated_at,
+        cast(_loaded_at as timestamp) as loaded_at,
+        case
+            when employer_uscc is not null
+                then not list_contains(_quality_flags, 'invalid_uscc_check')
+        end as employer_uscc_is_valid,
+        coalesce(len(claim_types), 0) as claim_type_count,
+        coalesce(len(claimants), 0) as claimant_count,
+        coalesce(len(events), 0) as event_count,
+        coalesce(_quality_flags, []) as quality_flags
+    from source
+    where not _is_deleted
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final
