@@ -1,0 +1,213 @@
+-- Grain: one row per dispute/hotline KPI × period grain × period × district ('ALL' for the
+-- whole city, and each of the 16 districts unless the KPI is city-only in kpi_catalogue), for
+-- every period of int_kpi_periods (KPIS.md). Counts and sums are 0 for an empty period; the
+-- closure rate is null for a period without requests.
+--   disputes_accepted        cases with received_at in the period
+--   disputes_mediated        cases with a MEDIATION_SUCCEEDED event in the period
+--   disputes_legal_aid       cases with a LEGAL_AID_GRANTED event in the period
+--   disputes_recovered_yuan  sum of recovered_amount of cases with closed_at in the period
+--   hotline_requests         requests with received_at in the period
+--   hotline_closure_rate     of those requests, the share with status CLOSED (latest load)
+-- A record without a district counts in 'ALL' only.
+
+with
+
+periods as (
+    select * from {{ ref('int_kpi_periods') }}
+),
+
+districts as (
+    select * from {{ ref('districts') }}
+),
+
+kpi_catalogue as (
+    select * from {{ ref('kpi_catalogue') }}
+),
+
+cases as (
+    select * from {{ ref('stg_disputes__cases') }}
+),
+
+case_events as (
+    select * from {{ ref('stg_disputes__case_events') }}
+),
+
+hotline_requests as (
+    select * from {{ ref('stg_disputes__hotline_requests') }}
+),
+
+kpis as (
+    select
+        kpi_code,
+        unit,
+        coalesce(city_only, false) as is_city_only
+    from kpi_catalogue
+    where kpi_code in (
+        'disputes_accepted',
+        'disputes_mediated',
+        'disputes_legal_aid',
+        'disputes_recovered_yuan',
+        'hotline_requests',
+        'hotline_closure_rate'
+    )
+),
+
+case_milestone_events as (
+    select
+        case_events.case_id,
+        case_events.event_type,
+        case_events.event_on,
+        cases.district_code
+    from case_events
+    inner join cases on case_events.case_id = cases.case_id
+    where case_events.event_type in ('MEDIATION_SUCCEEDED', 'LEGAL_AID_GRANTED')
+),
+
+-- Every record a KPI reads, on the date that places it in a period.
+kpi_records as (
+    select
+        'disputes_accepted' as kpi_code,
+        case_id as record_id,
+        received_on as record_on,
+        district_code,
+        cast(null as decimal(18, 2)) as amount,
+        cast(null as boolean) as is_closed
+    from cases
+    union all
+    select
+        case
+            when event_type = 'MEDIATION_SUCCEEDED' then 'disputes_mediated'
+            else 'disputes_legal_aid'
+        end as kpi_code,
+        case_id as record_id,
+        event_on as record_on,
+        district_code,
+        cast(null as decimal(18, 2)) as amount,
+        cast(null as boolean) as is_closed
+    from case_milestone_events
+    union all
+    select
+        'disputes_recovered_yuan' as kpi_code,
+        case_id as record_id,
+        closed_on as record_on,
+        district_code,
+        recovered_amount as amount,
+        cast(null as boolean) as is_closed
+    from cases
+    where closed_on is not null
+    union all
+    select
+        kpi.kpi_code,
+        hotline_requests.request_id as record_id,
+        hotline_requests.received_on as record_on,
+        hotline_requests.district_code,
+        cast(null as decimal(18, 2)) as amount,
+        hotline_requests.request_status = 'CLOSED' as is_closed
+    from hotline_requests
+    cross join
+        (values ('hotline_requests'), ('hotline_closure_rate')) as kpi (kpi_code)
+),
+
+grains as (
+    select distinct period_grain
+    from periods
+),
+
+record_periods as (
+    select
+        kpi_records.kpi_code,
+        kpi_records.record_id,
+        kpi_records.district_code,
+        kpi_records.amount,
+        kpi_records.is_closed,
+        grains.period_grain,
+        cast(date_trunc(grains.period_grain, kpi_records.record_on) as date) as period_start
+    from kpi_records
+    cross join grains
+),
+
+-- Each record counts in the whole city and, when it has one, in its own district.
+record_scopes as (
+    select
+        kpi_code,
+        record_id,
+        amount,
+        is_closed,
+        period_grain,
+        period_start,
+        'ALL' as district_code
+    from record_periods
+    union all
+    select
+        kpi_code,
+        record_id,
+        amount,
+        is_closed,
+        period_grain,
+        period_start,
+        district_code
+    from record_periods
+    where district_code is not null
+),
+
+aggregated as (
+    select
+        kpi_code,
+        period_grain,
+        period_start,
+        district_code,
+        count(distinct record_id) as record_count,
+        count(distinct record_id) filter (where is_closed) as closed_count,
+        sum(amount) as amount_sum
+    from record_scopes
+    group by kpi_code, period_grain, period_start, district_code
+),
+
+scopes as (
+    select
+        'ALL' as district_code,
+        true as is_city
+    union all
+    select
+        district_code,
+        false as is_city
+    from districts
+),
+
+spine as (
+    select
+        kpis.kpi_code,
+        kpis.unit,
+        periods.period_grain,
+        periods.period_start,
+        scopes.district_code
+    from kpis
+    cross join periods
+    cross join scopes
+    where scopes.is_city or not kpis.is_city_only
+),
+
+final as (
+    select
+        cast(spine.kpi_code as varchar) as kpi_code,
+        cast(spine.period_grain as varchar) as period_grain,
+        cast(spine.period_start as date) as period_start,
+        cast(spine.district_code as varchar) as district_code,
+        case spine.unit
+            when 'rate'
+                then
+                    cast(aggregated.closed_count as double)
+                    / cast(nullif(aggregated.record_count, 0) as double)
+            when 'yuan' then cast(coalesce(aggregated.amount_sum, 0) as double)
+            else cast(coalesce(aggregated.record_count, 0) as double)
+        end as value  -- noqa: RF04
+    from spine
+    left join aggregated
+        on
+            spine.kpi_code = aggregated.kpi_code
+            and spine.period_grain = aggregated.period_grain
+            and spine.period_start = aggregated.period_start
+            and spine.district_code = aggregated.district_code
+)
+
+select * from final
