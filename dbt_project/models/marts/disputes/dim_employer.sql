@@ -1,0 +1,68 @@
+-- Grain: one row per employer named in a dispute case, by unified social credit code (USCC),
+-- plus the unknown member for a case without a USCC. Type 1: name and industry as the most
+-- recently updated case reports them.
+
+with
+
+cases as (
+    select * from {{ ref('stg_disputes__cases') }}
+),
+
+industries as (
+    select * from {{ ref('industries') }}
+),
+
+latest_per_employer as (
+    select
+        employer_uscc,
+        employer_name,
+        employer_industry_code,
+        employer_uscc_is_valid
+    from cases
+    where employer_uscc is not null
+    qualify row_number() over (
+        partition by employer_uscc
+        order by updated_at desc, case_id desc
+    ) = 1
+),
+
+known as (
+    select
+        {{ surrogate_key(['latest_per_employer.employer_uscc']) }} as employer_key,
+        latest_per_employer.employer_uscc,
+        latest_per_employer.employer_name,
+        latest_per_employer.employer_industry_code as industry_code,
+        industries.section as industry_section,
+        industries.name_zh as industry_name_zh,
+        industries.name_en as industry_name_en,
+        latest_per_employer.employer_uscc_is_valid as uscc_is_valid,
+        -- USCC characters 3-8: the administrative division of the registration authority.
+        case
+            when latest_per_employer.employer_uscc_is_valid
+                then substr(latest_per_employer.employer_uscc, 3, 6)
+        end as registration_division_code
+    from latest_per_employer
+    left join industries
+        on latest_per_employer.employer_industry_code = industries.industry_code
+),
+
+unknown as (
+    select
+        {{ unknown_key() }} as employer_key,
+        cast(null as varchar) as employer_uscc,
+        '未知' as employer_name,
+        cast(null as varchar) as industry_code,
+        cast(null as varchar) as industry_section,
+        '未知' as industry_name_zh,
+        'Unknown' as industry_name_en,
+        cast(null as boolean) as uscc_is_valid,
+        cast(null as varchar) as registration_division_code
+),
+
+final as (
+    select * from known
+    union all
+    select * from unknown
+)
+
+select * from final
