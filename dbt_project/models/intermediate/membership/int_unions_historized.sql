@@ -50,7 +50,10 @@ versioned as (
         end as valid_from,
         coalesce(
             sequenced.next_updated_at,
-            greatest(deletions.deleted_at, sequenced.updated_at),
+            case
+                when deletions.deleted_at is not null
+                    then greatest(deletions.deleted_at, sequenced.updated_at)
+            end,
             timestamp '9999-12-31'
         ) as valid_to,
         sequenced.next_updated_at is null and deletions.union_id is null as is_current,
