@@ -1,0 +1,46 @@
+{{ config(materialized='view') }}
+
+-- One row per change the raw layer recorded for a service delivery: every stored version
+-- (a line of a delivery file or of one of its revisions, resends included) with the file
+-- group it came in, and every tombstone (file_group null). The incremental delivery fact reads
+-- it to find the deliveries a load touched. A view, so a filter on changed_at prunes whole
+-- per-load Parquet files by their statistics instead of reading the history.
+
+with
+
+versions as (
+    select * from {{ source('services', 'delivery_history') }}
+),
+
+deletions as (
+    select * from {{ source('services', 'deletions') }}
+),
+
+stored as (
+    select
+        _record_key as delivery_id,
+        'version' as change_type,
+        _file_group as file_group,
+        _load_id as load_id,
+        _loaded_at as changed_at
+    from versions
+),
+
+tombstoned as (
+    select
+        record_key as delivery_id,
+        'tombstone' as change_type,
+        cast(null as varchar) as file_group,
+        _load_id as load_id,
+        _loaded_at as changed_at
+    from deletions
+    where source = 'services' and entity = 'delivery'
+),
+
+final as (
+    select * from stored
+    union all
+    select * from tombstoned
+)
+
+select * from final

@@ -1,0 +1,131 @@
+-- Flow KPIs of the service system (KPIS.md): person-times of deliveries whose delivered_on
+-- falls in the period, by period grain × period × district and for the whole city ('ALL').
+-- Sparse: only cells with deliveries; int_service_kpis_aggregated zero-fills the rest.
+-- A delivery whose program_code is not (yet) in the catalogue has no category, so it counts
+-- only where its own attributes (beneficiary_group) qualify it.
+
+with
+
+deliveries as (
+    select * from {{ ref('stg_services__deliveries') }}
+),
+
+programs as (
+    select * from {{ ref('stg_services__programs') }}
+),
+
+periods as (
+    select * from {{ ref('int_kpi_periods') }}
+),
+
+grains as (
+    select distinct period_grain from periods
+),
+
+categorised as (
+    select
+        deliveries.delivered_on,
+        deliveries.district_code,
+        deliveries.beneficiary_group,
+        deliveries.person_times,
+        programs.program_category
+    from deliveries
+    left join programs
+        on deliveries.program_code = programs.program_code
+),
+
+kpi_deliveries as (
+    select
+        'care_visits_person_times' as kpi_code,
+        delivered_on,
+        district_code,
+        person_times
+    from categorised
+    where program_category in ('WINTER_WARMTH', 'SUMMER_COOLNESS')
+
+    union all
+
+    select
+        'new_form_service_person_times' as kpi_code,
+        delivered_on,
+        district_code,
+        person_times
+    from categorised
+    where beneficiary_group = 'NEW_FORM_WORKER'
+
+    union all
+
+    select
+        'culture_sports_person_times' as kpi_code,
+        delivered_on,
+        district_code,
+        person_times
+    from categorised
+    where program_category = 'CULTURE_SPORTS'
+
+    union all
+
+    select
+        'skills_competition_participants' as kpi_code,
+        delivered_on,
+        district_code,
+        person_times
+    from categorised
+    where program_category = 'SKILLS_COMPETITION'
+),
+
+monthly as (
+    select
+        kpi_code,
+        district_code,
+        cast(date_trunc('month', delivered_on) as date) as month_start,
+        sum(person_times) as person_times
+    from kpi_deliveries
+    group by all
+),
+
+by_district as (
+    select
+        monthly.kpi_code,
+        grains.period_grain,
+        cast(date_trunc(grains.period_grain, monthly.month_start) as date) as period_start,
+        monthly.district_code,
+        sum(monthly.person_times) as person_times
+    from monthly
+    cross join grains
+    group by all
+),
+
+city as (
+    select
+        kpi_code,
+        period_grain,
+        period_start,
+        'ALL' as district_code,
+        sum(person_times) as person_times
+    from by_district
+    group by all
+),
+
+final as (
+    select
+        kpi_code,
+        period_grain,
+        period_start,
+        district_code,
+        cast(person_times as double) as value  -- noqa: RF04
+    from by_district
+    where district_code is not null
+
+    union all
+
+    select
+        kpi_code,
+        period_grain,
+        period_start,
+        district_code,
+        cast(person_times as double) as value  -- noqa: RF04
+    from city
+)
+
+select * from final
