@@ -1,0 +1,87 @@
+-- Grain: one row per honor (honor_id) as the source shows it now; revoked honors stay,
+-- flagged (they count nowhere). union_key / member_key are the SCD2 versions in effect at the
+-- end of awarded_on; a team or unit award has no member and links to the "unknown" member.
+-- district_code is that of the honor's union as the source knows it now.
+
+with
+
+honors as (
+    select * from {{ ref('stg_membership__honors') }}
+),
+
+unions as (
+    select * from {{ ref('stg_membership__unions') }}
+),
+
+dim_member as (
+    select * from {{ ref('dim_member') }}
+),
+
+dim_union as (
+    select * from {{ ref('dim_union') }}
+),
+
+dim_district as (
+    select * from {{ ref('dim_district') }}
+),
+
+dated_honors as (
+    select
+        *,
+        cast(awarded_on as timestamp) + interval 1 day as as_of
+    from honors
+),
+
+member_versions as (
+    select * from dim_member
+    where not is_unknown
+),
+
+union_versions as (
+    select * from dim_union
+    where not is_unknown
+),
+
+known_districts as (
+    select * from dim_district
+    where not is_unknown
+),
+
+final as (
+    select
+        dated_honors.honor_id,
+        dated_honors.awarded_on,
+        cast(strftime(dated_honors.awarded_on, '%Y%m%d') as integer) as awarded_date_key,
+        coalesce(union_versions.union_key, {{ unknown_key() }}) as union_key,
+        coalesce(member_versions.member_key, {{ unknown_key() }}) as member_key,
+        coalesce(known_districts.district_key, {{ unknown_key() }}) as district_key,
+        coalesce(unions.district_code, 'UNKNOWN') as district_code,
+        dated_honors.honor_type,
+        dated_honors.honor_type_label_zh,
+        dated_honors.honor_type_label_en,
+        dated_honors.honor_level,
+        dated_honors.honor_level_label_zh,
+        dated_honors.honor_level_label_en,
+        dated_honors.team_name,
+        dated_honors.member_id is not null as is_personal_award,
+        dated_honors.is_revoked,
+        dated_honors.is_municipal_or_above,
+        not dated_honors.is_revoked and dated_honors.is_municipal_or_above as is_report_counted
+    from dated_honors
+    left join member_versions
+        on
+            dated_honors.member_id = member_versions.member_id
+            and dated_honors.as_of > member_versions.valid_from
+            and dated_honors.as_of <= member_versions.valid_to
+    left join union_versions
+        on
+            dated_honors.union_id = union_versions.union_id
+            and dated_honors.as_of > union_versions.valid_from
+            and dated_honors.as_of <= union_versions.valid_to
+    left join unions
+        on dated_honors.union_id = unions.union_id
+    left join known_districts
+        on unions.district_code = known_districts.district_code
+)
+
+select * from final

@@ -1,0 +1,94 @@
+-- Grain: one row per membership event (event_id), events of deleted members excluded.
+-- member_key / union_key / counterpart_union_key are the SCD2 versions in effect at the end of
+-- the event date (valid_from < event_date + 1 day <= valid_to); a natural key with no version
+-- then links to the "unknown" row. district_code is that of the event's own union as the
+-- source knows it now (KPIS.md: new_members), 'UNKNOWN' when the union is not known.
+
+with
+
+events as (
+    select * from {{ ref('stg_membership__membership_events') }}
+),
+
+unions as (
+    select * from {{ ref('stg_membership__unions') }}
+),
+
+dim_member as (
+    select * from {{ ref('dim_member') }}
+),
+
+dim_union as (
+    select * from {{ ref('dim_union') }}
+),
+
+dim_district as (
+    select * from {{ ref('dim_district') }}
+),
+
+dated_events as (
+    select
+        *,
+        cast(event_date as timestamp) + interval 1 day as as_of
+    from events
+),
+
+member_versions as (
+    select * from dim_member
+    where not is_unknown
+),
+
+union_versions as (
+    select * from dim_union
+    where not is_unknown
+),
+
+known_districts as (
+    select * from dim_district
+    where not is_unknown
+),
+
+final as (
+    select
+        dated_events.event_id,
+        dated_events.event_date,
+        cast(strftime(dated_events.event_date, '%Y%m%d') as integer) as event_date_key,
+        dated_events.recorded_at,
+        coalesce(member_versions.member_key, {{ unknown_key() }}) as member_key,
+        coalesce(union_versions.union_key, {{ unknown_key() }}) as union_key,
+        coalesce(counterpart_versions.union_key, {{ unknown_key() }}) as counterpart_union_key,
+        coalesce(known_districts.district_key, {{ unknown_key() }}) as district_key,
+        coalesce(unions.district_code, 'UNKNOWN') as district_code,
+        dated_events.event_type,
+        dated_events.event_type_label_zh,
+        dated_events.event_type_label_en,
+        dated_events.join_channel,
+        dated_events.join_channel_label_zh,
+        dated_events.join_channel_label_en,
+        dated_events.employment_form,
+        dated_events.is_new_form,
+        dated_events.event_type = 'JOIN' as is_join,
+        dated_events.is_in_union_after
+    from dated_events
+    left join member_versions
+        on
+            dated_events.member_id = member_versions.member_id
+            and dated_events.as_of > member_versions.valid_from
+            and dated_events.as_of <= member_versions.valid_to
+    left join union_versions
+        on
+            dated_events.union_id = union_versions.union_id
+            and dated_events.as_of > union_versions.valid_from
+            and dated_events.as_of <= union_versions.valid_to
+    left join union_versions as counterpart_versions
+        on
+            dated_events.counterpart_union_id = counterpart_versions.union_id
+            and dated_events.as_of > counterpart_versions.valid_from
+            and dated_events.as_of <= counterpart_versions.valid_to
+    left join unions
+        on dated_events.union_id = unions.union_id
+    left join known_districts
+        on unions.district_code = known_districts.district_code
+)
+
+select * from final

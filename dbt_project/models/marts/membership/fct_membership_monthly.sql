@@ -1,0 +1,202 @@
+-- Grain: one row per union (union_id as the events name it) × calendar month, from the
+-- union's first membership activity to the last reporting month, for months in which the
+-- union had members at the start or end, or any event. Active members at month end follow
+-- KPIS.md's members_active_end (int_member_states_intervalized), so summing a district's
+-- unions gives that KPI's month value. union_key is the version in effect at month end.
+
+with
+
+periods as (
+    select * from {{ ref('int_kpi_periods') }}
+),
+
+events as (
+    select * from {{ ref('stg_membership__membership_events') }}
+),
+
+member_states as (
+    select * from {{ ref('int_member_states_intervalized') }}
+),
+
+unions as (
+    select * from {{ ref('stg_membership__unions') }}
+),
+
+dim_union as (
+    select * from {{ ref('dim_union') }}
+),
+
+dim_district as (
+    select * from {{ ref('dim_district') }}
+),
+
+months as (
+    select
+        period_start as month_start,
+        period_end as month_end
+    from periods
+    where period_grain = 'month'
+),
+
+in_union_states as (
+    select * from member_states
+    where is_in_union
+),
+
+membership_changes as (
+    select
+        union_id,
+        cast(date_trunc('month', state_from) as date) as month_start,
+        1 as delta
+    from in_union_states
+    union all
+    select
+        union_id,
+        cast(date_trunc('month', state_to) as date) as month_start,
+        -1 as delta
+    from in_union_states
+    where state_to is not null
+),
+
+monthly_changes as (
+    select
+        union_id,
+        month_start,
+        sum(delta) as delta
+    from membership_changes
+    group by union_id, month_start
+),
+
+monthly_events as (
+    select
+        union_id,
+        cast(date_trunc('month', event_date) as date) as month_start,
+        count(*) filter (where event_type = 'JOIN') as joins,
+        count(*) filter (where event_type = 'JOIN' and is_new_form) as joins_new_form,
+        count(*) filter (where event_type = 'TRANSFER_IN') as transfers_in,
+        count(*) filter (where event_type = 'TRANSFER_OUT') as transfers_out,
+        count(*) filter (where event_type = 'REINSTATE') as reinstatements,
+        count(*) filter (where event_type = 'RETAIN') as retentions,
+        count(*) filter (where event_type = 'RETIRE') as retirements,
+        count(*) filter (
+            where event_type in ('WITHDRAW', 'DEEMED_WITHDRAW', 'EXPEL', 'DECEASED')
+        ) as leaves
+    from events
+    group by union_id, month_start
+),
+
+first_months as (
+    select
+        union_id,
+        min(month_start) as first_month_start
+    from (
+        select
+            union_id,
+            month_start
+        from monthly_changes
+        union all
+        select
+            union_id,
+            month_start
+        from monthly_events
+    ) as activity
+    group by union_id
+),
+
+union_months as (
+    select
+        first_months.union_id,
+        months.month_start,
+        months.month_end
+    from first_months
+    inner join months
+        on first_months.first_month_start <= months.month_start
+),
+
+filled as (
+    select
+        union_months.union_id,
+        union_months.month_start,
+        union_months.month_end,
+        coalesce(monthly_changes.delta, 0) as net_change,
+        coalesce(monthly_events.joins, 0) as joins,
+        coalesce(monthly_events.joins_new_form, 0) as joins_new_form,
+        coalesce(monthly_events.transfers_in, 0) as transfers_in,
+        coalesce(monthly_events.transfers_out, 0) as transfers_out,
+        coalesce(monthly_events.reinstatements, 0) as reinstatements,
+        coalesce(monthly_events.retentions, 0) as retentions,
+        coalesce(monthly_events.retirements, 0) as retirements,
+        coalesce(monthly_events.leaves, 0) as leaves,
+        sum(coalesce(monthly_changes.delta, 0)) over (
+            partition by union_months.union_id order by union_months.month_start
+            rows between unbounded preceding and current row
+        ) as active_members_end
+    from union_months
+    left join monthly_changes
+        on
+            union_months.union_id = monthly_changes.union_id
+            and union_months.month_start = monthly_changes.month_start
+    left join monthly_events
+        on
+            union_months.union_id = monthly_events.union_id
+            and union_months.month_start = monthly_events.month_start
+),
+
+measured as (
+    select
+        *,
+        active_members_end - net_change as active_members_start
+    from filled
+),
+
+active_months as (
+    select * from measured
+    where
+        active_members_start <> 0
+        or active_members_end <> 0
+        or joins + transfers_in + transfers_out + reinstatements + retentions + retirements
+        + leaves > 0
+),
+
+union_versions as (
+    select * from dim_union
+    where not is_unknown
+),
+
+known_districts as (
+    select * from dim_district
+    where not is_unknown
+),
+
+final as (
+    select
+        active_months.union_id,
+        active_months.month_start,
+        cast(strftime(active_months.month_start, '%Y%m%d') as integer) as month_start_date_key,
+        coalesce(union_versions.union_key, {{ unknown_key() }}) as union_key,
+        coalesce(known_districts.district_key, {{ unknown_key() }}) as district_key,
+        coalesce(unions.district_code, 'UNKNOWN') as district_code,
+        active_months.active_members_start,
+        active_months.active_members_end,
+        active_months.net_change,
+        active_months.joins,
+        active_months.joins_new_form,
+        active_months.transfers_in,
+        active_months.transfers_out,
+        active_months.reinstatements,
+        active_months.retentions,
+        active_months.retirements,
+        active_months.leaves
+    from active_months
+    left join union_versions
+        on
+            active_months.union_id = union_versions.union_id
+            and union_versions.valid_from < active_months.month_end + interval 1 day
+            and union_versions.valid_to >= active_months.month_end + interval 1 day
+    left join unions
+        on active_months.union_id = unions.union_id
+    left join known_districts
+        on unions.district_code = known_districts.district_code
+)
+
+select * from final
