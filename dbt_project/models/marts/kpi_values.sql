@@ -32,7 +32,7 @@ final as (
         cast(period_grain as varchar) as period_grain,
         cast(period_start as date) as period_start,
         cast(district_code as varchar) as district_code,
-        cast(value as double) as value
+        cast(value as double) as value  -- noqa: RF04
     from unioned
 )
 

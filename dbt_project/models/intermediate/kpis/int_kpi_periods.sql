@@ -22,6 +22,13 @@ case_dates as (
     where not _is_deleted
 ),
 
+case_closing_dates as (
+    -- A case closes after it is received; its recovered amount counts in the closing period.
+    select cast(closed_at as date) as record_date
+    from {{ source('disputes', 'case') }}
+    where not _is_deleted and closed_at is not null
+),
+
 hotline_dates as (
     select cast(received_at as date) as record_date
     from {{ source('disputes', 'hotline_request') }}
@@ -42,11 +49,18 @@ honor_dates as (
 
 all_dates as (
     select record_date from union_dates
-    union all select record_date from event_dates
-    union all select record_date from case_dates
-    union all select record_date from hotline_dates
-    union all select record_date from delivery_dates
-    union all select record_date from honor_dates
+    union all
+    select record_date from event_dates
+    union all
+    select record_date from case_dates
+    union all
+    select record_date from case_closing_dates
+    union all
+    select record_date from hotline_dates
+    union all
+    select record_date from delivery_dates
+    union all
+    select record_date from honor_dates
 ),
 
 bounds as (
