@@ -9,7 +9,7 @@ EDITABLE_STAMP := $(VENV)/.union-warehouse-editable
 # A project-local Dagster instance: run history, schedules and sensor cursors persist here.
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup dagster-home run ui test lint lock clean
+.PHONY: setup dagster-home run ui docs test lint lock clean
 
 ## setup: create .venv if missing and sync it with requirements.lock (fast when up to date)
 setup:
@@ -35,15 +35,21 @@ run: setup dagster-home
 ui: setup dagster-home
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-## test: lint Python, then run the test suite
+## docs: build the dbt docs of the warehouse and serve them on http://127.0.0.1:8080
+docs: setup
+	cd dbt_project && UNIONWH_WAREHOUSE_PATH=$(CURDIR)/data/warehouse.duckdb ../$(VENV)/bin/dbt docs generate --profiles-dir .
+	cd dbt_project && ../$(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
+
+## test: lint Python and SQL, then run the test suite
 test: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint dbt_project --processes 2
 	$(VENV_PY) -m pytest -q
 
 ## lint: Python (ruff) and SQL (sqlfluff) linters
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/sqlfluff lint dbt_project
+	$(VENV)/bin/sqlfluff lint dbt_project --processes 2
 
 ## lock: re-resolve requirements.lock from pyproject.toml
 lock: setup
