@@ -2,9 +2,10 @@
 
 -- One row per change the raw layer recorded for a service delivery: every stored version
 -- (a line of a delivery file or of one of its revisions, resends included) with the file
--- group it came in, and every tombstone (file_group null). The incremental delivery fact reads
--- it to find the deliveries a load touched. A view, so a filter on changed_at prunes whole
--- per-load Parquet files by their statistics instead of reading the history.
+-- group it came in, and every tombstone (file_group null: the delivery was found
+-- hard-deleted, or withdrawn by a revision that emptied its file). The incremental delivery
+-- fact reads it to find the deliveries a load touched. A view, so a filter on changed_at
+-- prunes whole per-load Parquet files of the history by their statistics.
 
 with
 
@@ -12,8 +13,8 @@ versions as (
     select * from {{ source('services', 'delivery_history') }}
 ),
 
-deletions as (
-    select * from {{ source('services', 'deletions') }}
+current_deliveries as (
+    select * from {{ source('services', 'delivery') }}
 ),
 
 stored as (
@@ -28,13 +29,13 @@ stored as (
 
 tombstoned as (
     select
-        record_key as delivery_id,
+        delivery_id,
         'tombstone' as change_type,
         cast(null as varchar) as file_group,
-        _load_id as load_id,
-        _loaded_at as changed_at
-    from deletions
-    where source = 'services' and entity = 'delivery'
+        cast(null as varchar) as load_id,
+        _deleted_at as changed_at
+    from current_deliveries
+    where _is_deleted
 ),
 
 final as (

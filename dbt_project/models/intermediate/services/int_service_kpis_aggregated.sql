@@ -1,7 +1,8 @@
 -- Grain: one row per service KPI × period grain × period × district ('ALL' or one of the 16
 -- districts of ref('districts')), for every period of int_kpi_periods (KPIS.md). City-only
 -- KPIs (kpi_catalogue.city_only) have 'ALL' rows only. A period without records is 0 for the
--- flow KPIs; the cumulative KPIs are stocks as of the period's last day.
+-- flow KPIs; the cumulative KPIs are stocks as of the period's last day, computed city-wide
+-- only (KPIS.md lets the cumulative APP KPIs be 'ALL' only; the catalogue marks them so).
 
 {%- set service_kpis = [
     'care_visits_person_times',

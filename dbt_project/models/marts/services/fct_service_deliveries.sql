@@ -13,8 +13,9 @@
 -- change reaches the raw layer in a load. The watermark is the greatest source_loaded_at the
 -- fact holds (each row keeps the `_loaded_at` of the raw version it shows); loads after it
 -- are unseen. It never passes an unseen load (every row comes from a load seen when its run
--- read raw), and a load revisited twice is harmless: the merge is idempotent. `_load_id`
--- sorts the same way; the timestamp also stamps tombstones in raw.deletions.
+-- read raw), and a load revisited twice is harmless: the merge is idempotent. (`_load_id`
+-- would order loads the same way; `_loaded_at` is also what stamps a tombstone, as the raw
+-- current view's `_deleted_at`.)
 -- A run revisits
 --   1. every delivery ever stored in a file group (a district-day file and its -rN
 --      revisions) that a load after the watermark wrote to: new deliveries, corrections,
