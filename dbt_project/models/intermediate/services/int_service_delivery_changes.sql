@@ -5,7 +5,9 @@
 -- group it came in, and every tombstone (file_group null: the delivery was found
 -- hard-deleted, or withdrawn by a revision that emptied its file). The incremental delivery
 -- fact reads it to find the deliveries a load touched. A view, so a filter on changed_at
--- prunes whole per-load Parquet files of the history by their statistics.
+-- prunes whole per-load Parquet files of the history by their statistics. Tombstones come
+-- from raw.deletions rather than the current view's _is_deleted: the same rows without
+-- re-running the current view's reconciliation window over every delivery.
 
 with
 
@@ -13,8 +15,8 @@ versions as (
     select * from {{ source('services', 'delivery_history') }}
 ),
 
-current_deliveries as (
-    select * from {{ source('services', 'delivery') }}
+deletions as (
+    select * from {{ source('services', 'deletions') }}
 ),
 
 stored as (
@@ -29,13 +31,13 @@ stored as (
 
 tombstoned as (
     select
-        delivery_id,
+        record_key as delivery_id,
         'tombstone' as change_type,
         cast(null as varchar) as file_group,
-        cast(null as varchar) as load_id,
-        _deleted_at as changed_at
-    from current_deliveries
-    where _is_deleted
+        _load_id as load_id,
+        _loaded_at as changed_at
+    from deletions
+    where source = 'services' and entity = 'delivery'
 ),
 
 final as (

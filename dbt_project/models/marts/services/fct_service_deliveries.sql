@@ -14,8 +14,7 @@
 -- fact holds (each row keeps the `_loaded_at` of the raw version it shows); loads after it
 -- are unseen. It never passes an unseen load (every row comes from a load seen when its run
 -- read raw), and a load revisited twice is harmless: the merge is idempotent. (`_load_id`
--- would order loads the same way; `_loaded_at` is also what stamps a tombstone, as the raw
--- current view's `_deleted_at`.)
+-- would order loads the same way; `_loaded_at` also stamps tombstones in raw.deletions.)
 -- A run revisits
 --   1. every delivery ever stored in a file group (a district-day file and its -rN
 --      revisions) that a load after the watermark wrote to: new deliveries, corrections,
