@@ -12,7 +12,7 @@
 with
 
 deliveries as (
-    select * from {{ ref('stg_services__deliveries') }}
+    select * from {{ ref('int_service_deliveries_summarised') }}
 ),
 
 programs as (
@@ -52,7 +52,7 @@ increments as (
 
     select
         'app_person_times_cumulative' as kpi_code,
-        delivered_on as counted_on,
+        month_start as counted_on,
         person_times as amount
     from deliveries
     where channel = 'APP'

@@ -7,11 +7,7 @@
 with
 
 deliveries as (
-    select * from {{ ref('stg_services__deliveries') }}
-),
-
-programs as (
-    select * from {{ ref('stg_services__programs') }}
+    select * from {{ ref('int_service_deliveries_summarised') }}
 ),
 
 periods as (
@@ -22,66 +18,44 @@ grains as (
     select distinct period_grain from periods
 ),
 
-categorised as (
-    select
-        deliveries.delivered_on,
-        deliveries.district_code,
-        deliveries.beneficiary_group,
-        deliveries.person_times,
-        programs.program_category
-    from deliveries
-    left join programs
-        on deliveries.program_code = programs.program_code
-),
-
-kpi_deliveries as (
+monthly as (
     select
         'care_visits_person_times' as kpi_code,
-        delivered_on,
+        month_start,
         district_code,
         person_times
-    from categorised
+    from deliveries
     where program_category in ('WINTER_WARMTH', 'SUMMER_COOLNESS')
 
     union all
 
     select
         'new_form_service_person_times' as kpi_code,
-        delivered_on,
+        month_start,
         district_code,
         person_times
-    from categorised
+    from deliveries
     where beneficiary_group = 'NEW_FORM_WORKER'
 
     union all
 
     select
         'culture_sports_person_times' as kpi_code,
-        delivered_on,
+        month_start,
         district_code,
         person_times
-    from categorised
+    from deliveries
     where program_category = 'CULTURE_SPORTS'
 
     union all
 
     select
         'skills_competition_participants' as kpi_code,
-        delivered_on,
+        month_start,
         district_code,
         person_times
-    from categorised
+    from deliveries
     where program_category = 'SKILLS_COMPETITION'
-),
-
-monthly as (
-    select
-        kpi_code,
-        district_code,
-        cast(date_trunc('month', delivered_on) as date) as month_start,
-        sum(person_times) as person_times
-    from kpi_deliveries
-    group by all
 ),
 
 by_district as (
