@@ -1,5 +1,3 @@
-{{ config(enabled=false) }}  {#- enabled once all three int_*_kpis_aggregated models exist -#}
-
 -- Grain: one row per KPI × period grain × period × district ('ALL' or a district code),
 -- for every period of int_kpi_periods (KPIS.md). Empty periods carry 0, or null for a rate
 -- without a denominator. City-only KPIs (kpi_catalogue.city_only) have 'ALL' rows only.

@@ -9,6 +9,16 @@ from ingestion import services
 from orchestration.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
 from orchestration.resources import PiiKeyResource, ServicesLandingResource, WarehouseResource
 
+# The incremental delivery fact in dbt reads every committed version, and the tombstones.
+HISTORY = (services.DELIVERY,)
+DELETIONS = dg.AssetSpec(
+    dg.AssetKey(["raw", "services", "deletions"]),
+    group_name="services",
+    kinds={"duckdb", "parquet"},
+    description="Service records withdrawn by a revision file (tombstones in raw.deletions).",
+    metadata={"raw_view": "raw.deletions"},
+)
+
 DESCRIPTIONS = {
     "program": "Service programme catalogue; the newest snapshot file is the truth.",
     "station": "Union rest stations (工会驿站); the newest snapshot file is the truth.",
@@ -22,7 +32,7 @@ DESCRIPTIONS = {
 
 @dg.multi_asset(
     name="services_raw",
-    specs=raw_specs(services.ENTITIES, DESCRIPTIONS),
+    specs=[*raw_specs(services.ENTITIES, DESCRIPTIONS, history=HISTORY), DELETIONS],
     pool=WAREHOUSE_POOL,
     can_subset=False,
 )
@@ -37,4 +47,8 @@ def services_raw(
         landing_dir=services_landing.landing_dir, pii_key=pii.key_bytes()
     )
     results = services.load(config, warehouse.store())
-    yield from materializations(context, services.ENTITIES, results)
+    yield from materializations(context, services.ENTITIES, results, history=HISTORY)
+    yield dg.MaterializeResult(
+        asset_key=DELETIONS.key,
+        metadata={"rows_deleted": sum(r.rows_deleted for r in results)},
+    )

@@ -1,0 +1,45 @@
+"""The one cached DbtProject, its dbt executable, and a manifest that is never stale."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
+
+# DbtCliResource and DbtProject's own preparer run a bare "dbt" from PATH, which fails when the
+# venv is not activated (`.venv/bin/dagster ...`); use the dbt installed beside this Python.
+_BESIDE_PYTHON = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_BESIDE_PYTHON) if _BESIDE_PYTHON.exists() else "dbt"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "snapshots")
+
+
+def _newest_input() -> float:
+    newest = 0.0
+    for name in _INPUTS:
+        path = DBT_PROJECT_DIR / name
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+        elif path.is_dir():
+            newest = max([newest, *(p.stat().st_mtime for p in path.rglob("*") if p.is_file())])
+    return newest
+
+
+def ensure_manifest() -> Path:
+    """``dbt parse`` when the manifest is missing or older than any project file.
+
+    ``@dbt_assets`` read the manifest when the code location loads; parsing here means a fresh
+    clone, ``dagster dev`` and ``dagster asset materialize`` all work without a build step.
+    """
+    manifest = dbt_project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_input():
+        subprocess.run(
+            [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+            cwd=DBT_PROJECT_DIR,
+            check=True,
+        )
+    return manifest

@@ -1,0 +1,33 @@
+"""How dbt nodes become Dagster assets: keys by schema, groups by layer."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+_LAYERS = {"staging", "intermediate", "marts"}
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """Models and seeds are keyed ``<schema>/<name>`` (``marts/kpi_values``) and grouped by
+    layer; sources keep the ingestion asset keys their ``meta.dagster.asset_key`` names."""
+
+    def get_asset_spec(
+        self,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: Any | None,
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest.get("nodes", {}).get(unique_id)
+        if node is None or node["resource_type"] not in ("model", "seed", "snapshot"):
+            return spec
+        layer = next((part for part in node["fqn"][1:-1] if part in _LAYERS), "reference")
+        return spec.replace_attributes(
+            key=dg.AssetKey([node["schema"], node["name"]]),
+            group_name=f"warehouse_{layer}",
+        )
+
+
+translator = WarehouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
