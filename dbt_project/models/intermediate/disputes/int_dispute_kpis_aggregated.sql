@@ -36,22 +36,6 @@ hotline_requests as (
     select * from {{ ref('stg_disputes__hotline_requests') }}
 ),
 
-kpis as (
-    select
-        kpi_code,
-        unit,
-        coalesce(city_only, false) as is_city_only
-    from kpi_catalogue
-    where kpi_code in (
-        'disputes_accepted',
-        'disputes_mediated',
-        'disputes_legal_aid',
-        'disputes_recovered_yuan',
-        'hotline_requests',
-        'hotline_closure_rate'
-    )
-),
-
 case_milestone_events as (
     select
         case_events.case_id,
@@ -163,36 +147,19 @@ aggregated as (
     group by kpi_code, period_grain, period_start, district_code
 ),
 
-scopes as (
-    select
-        'ALL' as district_code,
-        true as is_city
-    union all
-    select
-        district_code,
-        false as is_city
-    from districts
-),
-
 spine as (
-    select
-        kpis.kpi_code,
-        kpis.unit,
-        periods.period_grain,
-        periods.period_start,
-        scopes.district_code
-    from kpis
-    cross join periods
-    cross join scopes
-    where scopes.is_city or not kpis.is_city_only
+    {{ kpi_spine([
+        'disputes_accepted',
+        'disputes_mediated',
+        'disputes_legal_aid',
+        'disputes_recovered_yuan',
+        'hotline_requests',
+        'hotline_closure_rate',
+    ], catalogued_only=true) }}
 ),
 
 final as (
-    select
-        cast(spine.kpi_code as varchar) as kpi_code,
-        cast(spine.period_grain as varchar) as period_grain,
-        cast(spine.period_start as date) as period_start,
-        cast(spine.district_code as varchar) as district_code,
+    {{ kpi_zero_fill('aggregated', value="
         case spine.unit
             when 'rate'
                 then
@@ -200,14 +167,7 @@ final as (
                     / cast(nullif(aggregated.record_count, 0) as double)
             when 'yuan' then cast(coalesce(aggregated.amount_sum, 0) as double)
             else cast(coalesce(aggregated.record_count, 0) as double)
-        end as value  -- noqa: RF04
-    from spine
-    left join aggregated
-        on
-            spine.kpi_code = aggregated.kpi_code
-            and spine.period_grain = aggregated.period_grain
-            and spine.period_start = aggregated.period_start
-            and spine.district_code = aggregated.district_code
+        end") }}
 )
 
 select * from final

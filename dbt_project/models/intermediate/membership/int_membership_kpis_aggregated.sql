@@ -38,47 +38,16 @@ member_states as (
     select * from {{ ref('int_member_states_intervalized') }}
 ),
 
-membership_kpis as (
-    select
-        kpis.kpi_code,
-        coalesce(kpi_catalogue.city_only, false) as is_city_only
-    from (
-        values
-        ('new_single_unions'),
-        ('new_members'),
-        ('new_members_new_form'),
-        ('members_active_end'),
-        ('labour_certificates'),
-        ('labour_medals'),
-        ('worker_pioneers')
-    ) as kpis (kpi_code)
-    left join kpi_catalogue
-        on kpis.kpi_code = kpi_catalogue.kpi_code
-),
-
-kpi_districts as (
-    select
-        kpi_code,
-        'ALL' as district_code
-    from membership_kpis
-    union all
-    select
-        membership_kpis.kpi_code,
-        districts.district_code
-    from membership_kpis
-    cross join districts
-    where not membership_kpis.is_city_only
-),
-
 spine as (
-    select
-        kpi_districts.kpi_code,
-        periods.period_grain,
-        periods.period_start,
-        periods.period_end,
-        kpi_districts.district_code
-    from kpi_districts
-    cross join periods
+    {{ kpi_spine([
+        'new_single_unions',
+        'new_members',
+        'new_members_new_form',
+        'members_active_end',
+        'labour_certificates',
+        'labour_medals',
+        'worker_pioneers',
+    ]) }}
 ),
 
 joins as (
@@ -224,19 +193,7 @@ kpi_values as (
 ),
 
 final as (
-    select
-        cast(spine.kpi_code as varchar) as kpi_code,
-        cast(spine.period_grain as varchar) as period_grain,
-        cast(spine.period_start as date) as period_start,
-        cast(spine.district_code as varchar) as district_code,
-        cast(coalesce(kpi_values.value, 0) as double) as value  -- noqa: RF04
-    from spine
-    left join kpi_values
-        on
-            spine.kpi_code = kpi_values.kpi_code
-            and spine.period_grain = kpi_values.period_grain
-            and spine.period_start = kpi_values.period_start
-            and spine.district_code = kpi_values.district_code
+    {{ kpi_zero_fill('kpi_values') }}
 )
 
 select * from final

@@ -35,41 +35,8 @@ catalogue as (
     select * from {{ ref('kpi_catalogue') }}
 ),
 
-service_kpis as (
-    select
-        kpi.kpi_code,
-        coalesce(catalogue.city_only, false) as city_only
-    from (
-        values
-        {%- for code in service_kpis %}
-            ('{{ code }}'){% if not loop.last %},{% endif %}
-        {%- endfor %}
-    ) as kpi (kpi_code)
-    left join catalogue
-        on kpi.kpi_code = catalogue.kpi_code
-),
-
-areas as (
-    select
-        'ALL' as district_code,
-        true as is_city
-    union all
-    select
-        district_code,
-        false as is_city
-    from districts
-),
-
 spine as (
-    select
-        service_kpis.kpi_code,
-        periods.period_grain,
-        periods.period_start,
-        areas.district_code
-    from service_kpis
-    cross join periods
-    inner join areas
-        on areas.is_city or not service_kpis.city_only
+    {{ kpi_spine(service_kpis, catalogue='catalogue') }}
 ),
 
 computed as (
@@ -79,19 +46,7 @@ computed as (
 ),
 
 final as (
-    select
-        cast(spine.kpi_code as varchar) as kpi_code,
-        cast(spine.period_grain as varchar) as period_grain,
-        cast(spine.period_start as date) as period_start,
-        cast(spine.district_code as varchar) as district_code,
-        cast(coalesce(computed.value, 0) as double) as value  -- noqa: RF04
-    from spine
-    left join computed
-        on
-            spine.kpi_code = computed.kpi_code
-            and spine.period_grain = computed.period_grain
-            and spine.period_start = computed.period_start
-            and spine.district_code = computed.district_code
+    {{ kpi_zero_fill('computed') }}
 )
 
 select * from final
