@@ -68,16 +68,18 @@ final as (
         dated_honors.is_municipal_or_above,
         not dated_honors.is_revoked and dated_honors.is_municipal_or_above as is_report_counted
     from dated_honors
-    left join member_versions
-        on
-            dated_honors.member_id = member_versions.member_id
-            and dated_honors.as_of > member_versions.valid_from
-            and dated_honors.as_of <= member_versions.valid_to
-    left join union_versions
-        on
-            dated_honors.union_id = union_versions.union_id
-            and dated_honors.as_of > union_versions.valid_from
-            and dated_honors.as_of <= union_versions.valid_to
+    {{ scd2_as_of_join(
+        'member_versions',
+        'member_id',
+        'dated_honors.member_id',
+        'dated_honors.as_of'
+    ) }}
+    {{ scd2_as_of_join(
+        'union_versions',
+        'union_id',
+        'dated_honors.union_id',
+        'dated_honors.as_of'
+    ) }}
     left join unions
         on dated_honors.union_id = unions.union_id
     left join known_districts

@@ -70,21 +70,25 @@ final as (
         dated_events.event_type = 'JOIN' as is_join,
         dated_events.is_in_union_after
     from dated_events
-    left join member_versions
-        on
-            dated_events.member_id = member_versions.member_id
-            and dated_events.as_of > member_versions.valid_from
-            and dated_events.as_of <= member_versions.valid_to
-    left join union_versions
-        on
-            dated_events.union_id = union_versions.union_id
-            and dated_events.as_of > union_versions.valid_from
-            and dated_events.as_of <= union_versions.valid_to
-    left join union_versions as counterpart_versions
-        on
-            dated_events.counterpart_union_id = counterpart_versions.union_id
-            and dated_events.as_of > counterpart_versions.valid_from
-            and dated_events.as_of <= counterpart_versions.valid_to
+    {{ scd2_as_of_join(
+        'member_versions',
+        'member_id',
+        'dated_events.member_id',
+        'dated_events.as_of'
+    ) }}
+    {{ scd2_as_of_join(
+        'union_versions',
+        'union_id',
+        'dated_events.union_id',
+        'dated_events.as_of'
+    ) }}
+    {{ scd2_as_of_join(
+        'union_versions',
+        'union_id',
+        'dated_events.counterpart_union_id',
+        'dated_events.as_of',
+        alias='counterpart_versions'
+    ) }}
     left join unions
         on dated_events.union_id = unions.union_id
     left join known_districts

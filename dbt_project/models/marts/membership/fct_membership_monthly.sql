@@ -188,11 +188,12 @@ final as (
         active_months.retirements,
         active_months.leaves
     from active_months
-    left join union_versions
-        on
-            active_months.union_id = union_versions.union_id
-            and union_versions.valid_from < active_months.month_end + interval 1 day
-            and union_versions.valid_to >= active_months.month_end + interval 1 day
+    {{ scd2_as_of_join(
+        'union_versions',
+        'union_id',
+        'active_months.union_id',
+        'active_months.month_end + interval 1 day'
+    ) }}
     left join unions
         on active_months.union_id = unions.union_id
     left join known_districts
