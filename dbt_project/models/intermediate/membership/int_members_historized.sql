@@ -17,63 +17,32 @@ current_members as (
     select * from {{ source('membership', 'member') }}
 ),
 
-deletions as (
-    select
-        member_id,
-        _deleted_at as deleted_at
-    from current_members
-    where _is_deleted
+versioned as (
+    {{ scd2_versions('member_versions', 'current_members', 'member_id') }}
 ),
 
-distinct_versions as (
-    select * from member_versions
-    qualify row_number() over (
-        partition by member_id, updated_at
-        order by _load_id desc, _source_file desc nulls last, _source_line desc nulls last
-    ) = 1
-),
-
-sequenced as (
+aged as (
     select
         *,
-        cast(date_part('year', age(current_date, birth_date)) as integer) as age_years,
-        row_number() over (partition by member_id order by updated_at) as version_number,
-        lead(updated_at) over (partition by member_id order by updated_at) as next_updated_at
-    from distinct_versions
+        cast(date_part('year', age(current_date, birth_date)) as integer) as age_years
+    from versioned
 ),
 
-versioned as (
+derived as (
     select
-        sequenced.*,
-        deletions.deleted_at,
-        deletions.member_id is not null as is_deleted,
+        *,
+        year(birth_date) as birth_year,
         case
-            when sequenced.version_number = 1 then timestamp '1900-01-01'
-            else sequenced.updated_at
-        end as valid_from,
-        coalesce(
-            sequenced.next_updated_at,
-            case
-                when deletions.deleted_at is not null
-                    then greatest(deletions.deleted_at, sequenced.updated_at)
-            end,
-            timestamp '9999-12-31'
-        ) as valid_to,
-        sequenced.next_updated_at is null and deletions.member_id is null as is_current,
-        year(sequenced.birth_date) as birth_year,
-        case
-            when sequenced.age_years < 25 then '<25'
-            when sequenced.age_years < 35 then '25-34'
-            when sequenced.age_years < 45 then '35-44'
-            when sequenced.age_years < 55 then '45-54'
-            when sequenced.age_years < 65 then '55-64'
-            when sequenced.age_years >= 65 then '65+'
+            when age_years < 25 then '<25'
+            when age_years < 35 then '25-34'
+            when age_years < 45 then '35-44'
+            when age_years < 55 then '45-54'
+            when age_years < 65 then '55-64'
+            when age_years >= 65 then '65+'
         end as age_band,
-        sequenced.employment_form = 'NEW_FORM' as is_new_form,
-        sequenced.gender = sequenced.id_gender as is_gender_consistent_with_id
-    from sequenced
-    left join deletions
-        on sequenced.member_id = deletions.member_id
+        employment_form = 'NEW_FORM' as is_new_form,
+        gender = id_gender as is_gender_consistent_with_id
+    from aged
 ),
 
 final as (
@@ -107,7 +76,7 @@ final as (
         created_at,
         updated_at,
         _load_id as load_id
-    from versioned
+    from derived
 )
 
 select * from final

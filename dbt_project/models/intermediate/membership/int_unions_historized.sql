@@ -15,52 +15,15 @@ current_unions as (
     select * from {{ source('membership', 'union_org') }}
 ),
 
-deletions as (
-    select
-        union_id,
-        _deleted_at as deleted_at
-    from current_unions
-    where _is_deleted
+versioned as (
+    {{ scd2_versions('union_versions', 'current_unions', 'union_id') }}
 ),
 
-distinct_versions as (
-    select * from union_versions
-    qualify row_number() over (
-        partition by union_id, updated_at
-        order by _load_id desc, _source_file desc nulls last, _source_line desc nulls last
-    ) = 1
-),
-
-sequenced as (
+derived as (
     select
         *,
-        row_number() over (partition by union_id order by updated_at) as version_number,
-        lead(updated_at) over (partition by union_id order by updated_at) as next_updated_at
-    from distinct_versions
-),
-
-versioned as (
-    select
-        sequenced.*,
-        deletions.deleted_at,
-        deletions.union_id is not null as is_deleted,
-        case
-            when sequenced.version_number = 1 then timestamp '1900-01-01'
-            else sequenced.updated_at
-        end as valid_from,
-        coalesce(
-            sequenced.next_updated_at,
-            case
-                when deletions.deleted_at is not null
-                    then greatest(deletions.deleted_at, sequenced.updated_at)
-            end,
-            timestamp '9999-12-31'
-        ) as valid_to,
-        sequenced.next_updated_at is null and deletions.union_id is null as is_current,
-        not list_contains(sequenced._quality_flags, 'invalid_uscc_check') as has_valid_uscc
-    from sequenced
-    left join deletions
-        on sequenced.union_id = deletions.union_id
+        not list_contains(_quality_flags, 'invalid_uscc_check') as has_valid_uscc
+    from versioned
 ),
 
 final as (
@@ -89,7 +52,7 @@ final as (
         created_at,
         updated_at,
         _load_id as load_id
-    from versioned
+    from derived
 )
 
 select * from final

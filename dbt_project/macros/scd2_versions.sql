@@ -1,0 +1,55 @@
+{#-
+    SCD type 2 versions of an entity from every committed version of its rows (README,
+    "history (SCD2)"), shared by the historized intermediate models so they cannot drift on
+    how a version's validity is cut. A version is valid on [valid_from, valid_to):
+    valid_from is the source's updated_at (the first version reaches back to 1900-01-01),
+    valid_to the next version's updated_at, the load that noticed a hard delete
+    (_deleted_at) for the last version of a deleted row, or 9999-12-31 while current.
+    Versions with equal updated_at collapse to the one committed last (as the raw current
+    views do). Renders a select (use it as a CTE body) of every column of `versions` plus
+    version_number, next_updated_at, deleted_at, is_deleted, valid_from, valid_to, is_current.
+    `versions` is the history relation or CTE, `current` the current-view relation or CTE
+    (with _is_deleted, _deleted_at), `key` the natural key column.
+-#}
+{% macro scd2_versions(versions, current, key) -%}
+    select
+        sequenced.*,
+        deletions.deleted_at,
+        deletions.{{ key }} is not null as is_deleted,
+        case
+            when sequenced.version_number = 1 then timestamp '1900-01-01'
+            else sequenced.updated_at
+        end as valid_from,
+        coalesce(
+            sequenced.next_updated_at,
+            case
+                when deletions.deleted_at is not null
+                    then greatest(deletions.deleted_at, sequenced.updated_at)
+            end,
+            timestamp '9999-12-31'
+        ) as valid_to,
+        sequenced.next_updated_at is null and deletions.{{ key }} is null as is_current
+    from (
+        select
+            *,
+            row_number() over (partition by {{ key }} order by updated_at) as version_number,
+            lead(updated_at) over (
+                partition by {{ key }} order by updated_at
+            ) as next_updated_at
+        from (
+            select * from {{ versions }}
+            qualify row_number() over (
+                partition by {{ key }}, updated_at
+                order by _load_id desc, _source_file desc nulls last, _source_line desc nulls last
+            ) = 1
+        ) as distinct_versions
+    ) as sequenced
+    left join (
+        select
+            {{ key }},
+            _deleted_at as deleted_at
+        from {{ current }}
+        where _is_deleted
+    ) as deletions
+        on sequenced.{{ key }} = deletions.{{ key }}
+{%- endmacro %}
