@@ -8,28 +8,8 @@ enumerations as (
     select * from {{ ref('enumerations') }}
 ),
 
-known as (
-    select
-        {{ surrogate_key(['code']) }} as case_event_type_key,
-        code as event_type,
-        label_zh as event_type_label_zh,
-        label_en as event_type_label_en
-    from enumerations
-    where domain = 'case_event_type'
-),
-
-unknown as (
-    select
-        {{ unknown_key() }} as case_event_type_key,
-        cast(null as varchar) as event_type,
-        '未知' as event_type_label_zh,
-        'Unknown' as event_type_label_en
-),
-
 final as (
-    select * from known
-    union all
-    select * from unknown
+    {{ enumeration_dimension('case_event_type', 'case_event_type_key', 'event_type') }}
 )
 
 select * from final

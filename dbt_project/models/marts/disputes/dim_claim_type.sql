@@ -8,28 +8,8 @@ enumerations as (
     select * from {{ ref('enumerations') }}
 ),
 
-known as (
-    select
-        {{ surrogate_key(['code']) }} as claim_type_key,
-        code as claim_type,
-        label_zh as claim_type_label_zh,
-        label_en as claim_type_label_en
-    from enumerations
-    where domain = 'claim_type'
-),
-
-unknown as (
-    select
-        {{ unknown_key() }} as claim_type_key,
-        cast(null as varchar) as claim_type,
-        '未知' as claim_type_label_zh,
-        'Unknown' as claim_type_label_en
-),
-
 final as (
-    select * from known
-    union all
-    select * from unknown
+    {{ enumeration_dimension('claim_type', 'claim_type_key', 'claim_type') }}
 )
 
 select * from final

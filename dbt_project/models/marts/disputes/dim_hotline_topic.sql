@@ -8,28 +8,8 @@ enumerations as (
     select * from {{ ref('enumerations') }}
 ),
 
-known as (
-    select
-        {{ surrogate_key(['code']) }} as hotline_topic_key,
-        code as topic,
-        label_zh as topic_label_zh,
-        label_en as topic_label_en
-    from enumerations
-    where domain = 'hotline_topic'
-),
-
-unknown as (
-    select
-        {{ unknown_key() }} as hotline_topic_key,
-        cast(null as varchar) as topic,
-        '未知' as topic_label_zh,
-        'Unknown' as topic_label_en
-),
-
 final as (
-    select * from known
-    union all
-    select * from unknown
+    {{ enumeration_dimension('hotline_topic', 'hotline_topic_key', 'topic') }}
 )
 
 select * from final
