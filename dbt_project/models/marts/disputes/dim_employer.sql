@@ -46,23 +46,13 @@ known as (
         on latest_per_employer.employer_industry_code = industries.industry_code
 ),
 
-unknown as (
-    select
-        {{ unknown_key() }} as employer_key,
-        cast(null as varchar) as employer_uscc,
-        '未知' as employer_name,
-        cast(null as varchar) as industry_code,
-        cast(null as varchar) as industry_section,
-        '未知' as industry_name_zh,
-        'Unknown' as industry_name_en,
-        cast(null as boolean) as uscc_is_valid,
-        cast(null as varchar) as registration_division_code
-),
-
 final as (
-    select * from known
-    union all
-    select * from unknown
+    {{ union_unknown_row('known', {
+        'employer_key': unknown_key(),
+        'employer_name': "'未知'",
+        'industry_name_zh': "'未知'",
+        'industry_name_en': "'Unknown'"
+    }) }}
 )
 
 select * from final

@@ -17,19 +17,14 @@ known_districts as (
     from districts
 ),
 
-unknown_district as (
-    select
-        {{ unknown_key() }} as district_key,
-        'UNKNOWN' as district_code,
-        '未知' as district_name_zh,
-        'Unknown' as district_name_en,
-        true as is_unknown
-),
-
 final as (
-    select * from known_districts
-    union all
-    select * from unknown_district
+    {{ union_unknown_row('known_districts', {
+        'district_key': unknown_key(),
+        'district_code': "'UNKNOWN'",
+        'district_name_zh': "'未知'",
+        'district_name_en': "'Unknown'",
+        'is_unknown': 'true'
+    }) }}
 )
 
 select * from final

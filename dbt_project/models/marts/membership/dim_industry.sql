@@ -52,22 +52,14 @@ known_industries as (
         on industries.section = sections.section_code
 ),
 
-unknown_industry as (
-    select
-        {{ unknown_key() }} as industry_key,
-        'UNKNOWN' as industry_code,
-        '未知' as industry_name_zh,
-        'Unknown' as industry_name_en,
-        cast(null as varchar) as section_code,
-        cast(null as varchar) as section_name_zh,
-        cast(null as varchar) as section_name_en,
-        true as is_unknown
-),
-
 final as (
-    select * from known_industries
-    union all
-    select * from unknown_industry
+    {{ union_unknown_row('known_industries', {
+        'industry_key': unknown_key(),
+        'industry_code': "'UNKNOWN'",
+        'industry_name_zh': "'未知'",
+        'industry_name_en': "'Unknown'",
+        'is_unknown': 'true'
+    }) }}
 )
 
 select * from final

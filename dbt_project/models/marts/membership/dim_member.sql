@@ -94,22 +94,17 @@ labelled as (
             and member_versions.member_status = member_statuses.code
 ),
 
-unknown_member as (
-    select
-        {{ unknown_key() }} as member_key,
-        'UNKNOWN' as member_id,
-        1 as version_number,
-        timestamp '1900-01-01' as valid_from,
-        timestamp '9999-12-31' as valid_to,
-        true as is_current,
-        false as is_deleted,
-        true as is_unknown
-),
-
 final as (
-    select * from labelled
-    union all by name
-    select * from unknown_member
+    {{ union_unknown_row('labelled', {
+        'member_key': unknown_key(),
+        'member_id': "'UNKNOWN'",
+        'version_number': '1',
+        'valid_from': "timestamp '1900-01-01'",
+        'valid_to': "timestamp '9999-12-31'",
+        'is_current': 'true',
+        'is_deleted': 'false',
+        'is_unknown': 'true'
+    }) }}
 )
 
 select * from final

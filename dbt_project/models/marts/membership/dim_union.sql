@@ -76,23 +76,18 @@ labelled as (
         on union_versions.district_code = districts.district_code
 ),
 
-unknown_union as (
-    select
-        {{ unknown_key() }} as union_key,
-        'UNKNOWN' as union_id,
-        1 as version_number,
-        timestamp '1900-01-01' as valid_from,
-        timestamp '9999-12-31' as valid_to,
-        true as is_current,
-        false as is_deleted,
-        '未知工会' as union_name,
-        true as is_unknown
-),
-
 final as (
-    select * from labelled
-    union all by name
-    select * from unknown_union
+    {{ union_unknown_row('labelled', {
+        'union_key': unknown_key(),
+        'union_id': "'UNKNOWN'",
+        'version_number': '1',
+        'valid_from': "timestamp '1900-01-01'",
+        'valid_to': "timestamp '9999-12-31'",
+        'is_current': 'true',
+        'is_deleted': 'false',
+        'union_name': "'未知工会'",
+        'is_unknown': 'true'
+    }) }}
 )
 
 select * from final

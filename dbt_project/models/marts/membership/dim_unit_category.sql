@@ -17,19 +17,14 @@ known_categories as (
     from unit_categories
 ),
 
-unknown_category as (
-    select
-        {{ unknown_key() }} as unit_category_key,
-        'UNKNOWN' as unit_category_code,
-        '未知' as unit_category_name_zh,
-        'Unknown' as unit_category_name_en,
-        true as is_unknown
-),
-
 final as (
-    select * from known_categories
-    union all
-    select * from unknown_category
+    {{ union_unknown_row('known_categories', {
+        'unit_category_key': unknown_key(),
+        'unit_category_code': "'UNKNOWN'",
+        'unit_category_name_zh': "'未知'",
+        'unit_category_name_en': "'Unknown'",
+        'is_unknown': 'true'
+    }) }}
 )
 
 select * from final

@@ -27,28 +27,17 @@ known as (
     from programs
 ),
 
-unknown as (
-    select
-        {{ unknown_key() }} as program_key,
-        cast(null as varchar) as program_code,
-        '未知项目' as program_name_zh,
-        'Unknown programme' as program_name_en,
-        cast(null as varchar) as program_category,
-        '未知' as program_category_label_zh,
-        'Unknown' as program_category_label_en,
-        cast(null as varchar) as program_channel,
-        '未知' as program_channel_label_zh,
-        'Unknown' as program_channel_label_en,
-        cast(null as date) as start_on,
-        cast(null as date) as end_on,
-        cast(null as varchar) as owner_union_id,
-        true as is_unknown
-),
-
 final as (
-    select * from known
-    union all
-    select * from unknown
+    {{ union_unknown_row('known', {
+        'program_key': unknown_key(),
+        'program_name_zh': "'未知项目'",
+        'program_name_en': "'Unknown programme'",
+        'program_category_label_zh': "'未知'",
+        'program_category_label_en': "'Unknown'",
+        'program_channel_label_zh': "'未知'",
+        'program_channel_label_en': "'Unknown'",
+        'is_unknown': 'true'
+    }) }}
 )
 
 select * from final

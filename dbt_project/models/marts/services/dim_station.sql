@@ -25,26 +25,12 @@ known as (
     from stations
 ),
 
-unknown as (
-    select
-        {{ unknown_key() }} as station_key,
-        cast(null as varchar) as station_id,
-        '未知驿站' as station_name,
-        cast(null as varchar) as district_code,
-        cast(null as varchar) as address,
-        cast(null as double) as longitude,
-        cast(null as double) as latitude,
-        cast(null as boolean) as is_24h,
-        cast(null as boolean) as is_smart,
-        cast(null as date) as opened_on,
-        cast(null as date) as closed_on,
-        true as is_unknown
-),
-
 final as (
-    select * from known
-    union all
-    select * from unknown
+    {{ union_unknown_row('known', {
+        'station_key': unknown_key(),
+        'station_name': "'未知驿站'",
+        'is_unknown': 'true'
+    }) }}
 )
 
 select * from final
