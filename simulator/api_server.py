@@ -427,9 +427,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_allowed(self) -> None:
         self.api.count("requests")
         self.api.count("method_not_allowed")
-        # The request body is unread, so the connection cannot carry another request.
-        self.close_connection = True
-        self._json(405, {"error": "method_not_allowed", "message": "only GET"}, {"Allow": "GET"})
+        # The request body is unread, so the connection cannot carry another request; saying so
+        # in the header stops a keep-alive client from reusing the socket the server then closes.
+        self._json(
+            405,
+            {"error": "method_not_allowed", "message": "only GET"},
+            {"Allow": "GET", "Connection": "close"},
+        )
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed
 

@@ -314,7 +314,8 @@ def test_cursor_of_another_collection_is_400(server: RunningServer, http: reques
 def test_unknown_paths_health_and_stats(server: RunningServer, http: requests.Session) -> None:
     assert get(http, server, "/v1/members").status_code == 404
     assert http.get(server.url + "/healthz", timeout=5).json() == {"status": "ok"}
-    assert http.post(server.url + "/v1/cases", headers=AUTH, timeout=5).status_code == 405
+    refused = http.post(server.url + "/v1/cases", headers=AUTH, timeout=5)
+    assert (refused.status_code, refused.headers["Connection"]) == (405, "close")
     stats = http.get(server.url + "/admin/stats", timeout=5).json()
     assert stats["requests"] == 4
     assert stats["not_found"] == 1
