@@ -1,4 +1,5 @@
-"""Top-level Dagster definitions: one ``defs`` per source area plus the dbt area, merged."""
+"""Top-level Dagster definitions: one ``defs`` per source area, the dbt area, the quality
+checks and publication, merged."""
 
 import dagster as dg
 
@@ -6,7 +7,7 @@ import dagster as dg
 # holds more than one Definitions object at module scope.
 from orchestration import automation
 from orchestration.defs import dbt as dbt_area
-from orchestration.defs import disputes, membership, services
+from orchestration.defs import disputes, membership, quality, services, serving
 from orchestration.resources import resources_from_env
 
 defs: dg.Definitions = dg.Definitions.merge(
@@ -14,6 +15,10 @@ defs: dg.Definitions = dg.Definitions.merge(
     disputes.defs,
     services.defs,
     dbt_area.defs,
+    quality.defs,
+    serving.defs,
     automation.defs,
-    dg.Definitions(resources=resources_from_env()),
+    # Every step that touches the DuckDB file is serialised by the warehouse pool anyway, so
+    # separate step processes would buy no parallelism and cost a definitions load (~8 s) each.
+    dg.Definitions(resources=resources_from_env(), executor=dg.in_process_executor),
 )

@@ -141,6 +141,12 @@ class WarehouseResource(dg.ConfigurableResource):
         return RawStore(Path(self.path), Path(self.raw_dir) if self.raw_dir else None)
 
 
+class ServingResource(dg.ConfigurableResource):
+    """The read-only DuckDB file the marts are published to for analysts and BI."""
+
+    path: str
+
+
 class PiiKeyResource(dg.ConfigurableResource):
     """The HMAC key that pseudonymises ID numbers and phones."""
 
@@ -176,6 +182,9 @@ def resources_from_env() -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(
             path=_env_or(ENV_WAREHOUSE_PATH, str(defaults.warehouse_path)),
             raw_dir=_env_or(ENV_RAW_DIR, None),
+        ),
+        "serving": ServingResource(
+            path=_env_or(ENV_SERVING_PATH, str(defaults.serving_path)),
         ),
         "pii": PiiKeyResource(key=_env_or(ENV_PII_KEY, DEMO_PII_KEY)),
         "membership_db": MembershipDatabaseResource(

@@ -1,1 +1,2 @@
-"""Data-quality checks (great-expectations suites and helpers) run against the warehouse."""
+"""Data-quality suites: great-expectations suites over Arrow/pandas batches of the warehouse,
+and the quarantine summary, run as Dagster asset checks that gate publication."""

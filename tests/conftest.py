@@ -108,3 +108,38 @@ def pipeline_run(demo_sources: Path, tmp_path_factory: pytest.TempPathFactory) -
     base = tmp_path_factory.mktemp("pipeline")
     done = materialize(demo_sources, base)
     return {"base": base, "out": base / "out", "done": done}
+
+
+# The relations the quality suites read, copied as plain tables so a test can damage them.
+QUALITY_SCHEMAS = ("raw", "meta", "quarantine", "marts")
+
+
+@pytest.fixture(scope="session")
+def quality_base(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A self-contained copy of the demo pipeline's warehouse: raw current views, load
+    metadata, quarantine and marts as tables (no Parquet behind them)."""
+    import duckdb
+
+    source = pipeline_run["out"] / "warehouse.duckdb"
+    target = tmp_path_factory.mktemp("quality") / "warehouse.duckdb"
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"attach '{source}' as demo (read_only)")
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = 'demo' and table_schema in ?",
+            [list(QUALITY_SCHEMAS)],
+        ).fetchall()
+        for schema in QUALITY_SCHEMAS:
+            con.execute(f"create schema {schema}")
+        for schema, name in relations:
+            con.execute(f'create table {schema}."{name}" as select * from demo.{schema}."{name}"')
+    return target
+
+
+@pytest.fixture
+def quality_copy(quality_base: Path, tmp_path: Path) -> Path:
+    """A private copy of ``quality_base`` that a test may plant bad data in."""
+    target = tmp_path / "wh" / "warehouse.duckdb"
+    target.parent.mkdir()
+    shutil.copy(quality_base, target)
+    return target

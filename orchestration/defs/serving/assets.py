@@ -1,0 +1,40 @@
+"""Publication: the marts copied to the serving file once they and their checks are done."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.defs.dbt.assets import warehouse_dbt
+from orchestration.raw_assets import WAREHOUSE_POOL
+from orchestration.resources import ServingResource, WarehouseResource
+from serving.publish import publish
+
+MART_KEYS = sorted(
+    (key for key in warehouse_dbt.keys if key.path[0] == "marts"), key=lambda k: k.path
+)
+
+
+@dg.asset(
+    key=["serving", "warehouse"],
+    deps=MART_KEYS,
+    group_name="serving",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "The marts published to UNIONWH_SERVING_PATH for analysts and BI, swapped in "
+        "atomically. Blocked by any failing ERROR check upstream: the previous file stays."
+    ),
+)
+def serving_warehouse(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, serving: ServingResource
+) -> dg.MaterializeResult:
+    done = publish(Path(warehouse.path), Path(serving.path))
+    context.log.info(f"published {len(done.tables)} tables to {done.path}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(done.path)),
+            "published_at": done.published_at.isoformat(),
+            "tables": len(done.tables),
+            "rows": done.tables,
+        }
+    )

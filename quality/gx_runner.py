@@ -1,0 +1,227 @@
+"""Running suites with great-expectations over Arrow batches of the warehouse.
+
+GX's SQL datasource fails over duckdb-engine (an upstream ``IndexError`` in
+``resolve_metric_bundle``), so DuckDB runs each suite's query, selecting only the columns the
+suite needs, and hands the result to GX's pandas datasource as a dataframe. Per-row suites
+are streamed in chunks of ``CHUNK_ROWS`` and their counts summed, which keeps memory bounded
+whatever the scale; aggregate suites validate one small batch. Every run is stored in a file
+GX context beside the warehouse, from which the Data Docs site is built.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ingestion.raw_store import connect
+from quality.config import Thresholds, load_thresholds
+from quality.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
+from quality.suite import Suite, gxe
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 1_000_000
+# Stored validation results kept per suite; Data Docs show these.
+KEEP_RESULTS = 5
+DATASOURCE = "unionwh_warehouse"
+
+
+def quality_dir(warehouse: Path) -> Path:
+    """Where the GX project (suites, results, Data Docs) of a warehouse lives."""
+    return warehouse.with_name(f"{warehouse.stem}_quality")
+
+
+def docs_index(warehouse: Path) -> Path:
+    return quality_dir(warehouse) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types for Dagster metadata: NaN and NaT become None, dates strings."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if not isinstance(value, (list, tuple)) and pd.isna(value):
+        return None
+    return json.loads(json.dumps(value, default=str))
+
+
+def _frames(con: duckdb.DuckDBPyConnection, sql: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    reader = con.sql(sql).to_arrow_reader(chunk_rows)
+    empty = True
+    for batch in reader:
+        if batch.num_rows or empty:
+            empty = False
+            yield batch.to_pandas()
+    if empty:
+        yield reader.schema.empty_table().to_pandas()
+
+
+class GxWorkspace:
+    """A file-backed GX context whose pandas datasource holds one dataframe asset per suite."""
+
+    def __init__(self, root: Path) -> None:
+        gxe()  # sets the no-analytics switch before GX is imported
+        import great_expectations as gx
+
+        self._gx = gx
+        root.mkdir(parents=True, exist_ok=True)
+        self.context = gx.get_context(mode="file", project_root_dir=str(root))
+        self.context.variables.progress_bars = {"globally": False}
+        self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
+        self.root = root
+
+    def _validation(self, suite: Suite, thresholds: Thresholds) -> Any:
+        gx = self._gx
+        try:
+            asset = self.datasource.get_asset(suite.gx_name)
+        except LookupError:
+            asset = self.datasource.add_dataframe_asset(suite.gx_name)
+        try:
+            batch_definition = asset.get_batch_definition("whole")
+        except KeyError:
+            batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+        expectation_suite = self.context.suites.add_or_update(
+            gx.ExpectationSuite(
+                name=suite.gx_name,
+                expectations=list(suite.expectations(thresholds)),
+                meta={
+                    "severity": suite.effective_severity(thresholds).value,
+                    "description": suite.description,
+                },
+            )
+        )
+        return self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(
+                name=suite.gx_name, data=batch_definition, suite=expectation_suite
+            )
+        )
+
+    def validate(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        suite: Suite,
+        thresholds: Thresholds,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> SuiteOutcome:
+        started = time.perf_counter()
+        validation = self._validation(suite, thresholds)
+        result_format: dict[str, Any] = {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": MAX_EXAMPLES,
+        }
+        if suite.key_columns:
+            result_format["unexpected_index_column_names"] = list(suite.key_columns)
+        merged: list[ExpectationOutcome] | None = None
+        rows = chunks = 0
+        observed: dict[str, Any] = {}
+        # Aggregate suites must see their whole batch at once.
+        size = chunk_rows if suite.row_level else 2**62
+        for frame in _frames(con, suite.query(thresholds), size):
+            chunks += 1
+            rows += len(frame)
+            if not suite.row_level and len(frame) == 1:
+                observed = _jsonable(frame.iloc[0].to_dict())
+            result = validation.run(
+                batch_parameters={"dataframe": frame}, result_format=result_format
+            )
+            found = [self._outcome(r, suite) for r in result.results]
+            if merged is None:
+                merged = found
+            else:
+                for total, part in zip(merged, found, strict=True):
+                    total.absorb(part)
+        return SuiteOutcome(
+            suite=suite.gx_name,
+            check=suite.name,
+            asset=suite.asset,
+            severity=suite.effective_severity(thresholds).value,
+            rows=rows,
+            chunks=chunks,
+            seconds=time.perf_counter() - started,
+            expectations=merged or [],
+            observed=observed,
+        )
+
+    @staticmethod
+    def _outcome(result: Any, suite: Suite) -> ExpectationOutcome:
+        config = result.expectation_config
+        kwargs = config.kwargs
+        column = kwargs.get("column") or (
+            f"{kwargs['column_A']},{kwargs['column_B']}" if "column_A" in kwargs else None
+        )
+        found = dict(result.result or {})
+        examples = [
+            {k: _jsonable(row[k]) for k in suite.key_columns if k in row}
+            for row in found.get("partial_unexpected_index_list") or []
+            if isinstance(row, dict)
+        ][:MAX_EXAMPLES]
+        observed = found.get("observed_value")
+        return ExpectationOutcome(
+            expectation=config.type,
+            column=column,
+            success=bool(result.success),
+            element_count=found.get("element_count"),
+            missing_count=found.get("missing_count"),
+            unexpected_count=found.get("unexpected_count"),
+            observed_value=_jsonable(observed) if observed is not None else None,
+            examples=examples,
+            mostly=float(kwargs.get("mostly") or 1.0),
+        )
+
+    def prune_results(self, keep: int = KEEP_RESULTS) -> None:
+        """Keep only the newest ``keep`` stored runs of each suite."""
+        store = self.root / "gx" / "uncommitted" / "validations"
+        by_suite: dict[str, list[Path]] = {}
+        for result in store.rglob("*.json"):
+            by_suite.setdefault(result.name, []).append(result)
+        for results in by_suite.values():
+            results.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in results[keep:]:
+                old.unlink()
+                # drop the run's now-empty directories up to the store
+                parent = old.parent
+                while parent != store and not any(parent.iterdir()):
+                    parent.rmdir()
+                    parent = parent.parent
+
+    def build_docs(self) -> Path:
+        """Rebuild the Data Docs site from the stored results; returns its index page."""
+        self.prune_results()
+        site = self.root / "gx" / "uncommitted" / "data_docs" / "local_site"
+        shutil.rmtree(site, ignore_errors=True)  # drop pages of pruned results
+        self.context.build_data_docs()
+        return site / "index.html"
+
+
+def run_suites(
+    warehouse: Path,
+    suites: Iterable[Suite],
+    thresholds: Thresholds | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    build_docs: bool = True,
+) -> list[SuiteOutcome]:
+    """Validate ``suites`` against the warehouse (opened read-only) and rebuild Data Docs."""
+    thresholds = thresholds or load_thresholds()
+    workspace = GxWorkspace(quality_dir(warehouse))
+    outcomes = []
+    with connect(warehouse, read_only=True) as con:
+        for suite in suites:
+            outcome = workspace.validate(con, suite, thresholds, chunk_rows)
+            logger.info(
+                "%s: %s over %d rows in %.2f s",
+                suite.gx_name,
+                "passed" if outcome.passed else f"FAILED {[e.label for e in outcome.failed]}",
+                outcome.rows,
+                outcome.seconds,
+            )
+            outcomes.append(outcome)
+    if build_docs:
+        workspace.build_docs()
+    return outcomes

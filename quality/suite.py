@@ -1,0 +1,70 @@
+"""What a suite is: the batch it validates (a SQL query over the warehouse selecting only the
+columns it needs), the expectations it holds that batch to, and how much a failure matters."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
+
+    from quality.config import Thresholds
+
+
+def gxe() -> ModuleType:
+    """``great_expectations.expectations``, imported on first use: the import takes seconds,
+    and Dagster loads these suite definitions in every step process that never validates."""
+    # No usage analytics: the pipeline must not call out, and this machine cannot.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    return importlib.import_module("great_expectations.expectations")
+
+
+class Severity(StrEnum):
+    """ERROR blocks everything downstream (models, publication); WARN is reported."""
+
+    ERROR = "ERROR"
+    WARN = "WARN"
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    """One great-expectations suite and the Dagster asset check that runs it.
+
+    ``row_level`` suites hold only per-row (column-map) expectations, so their batch may be
+    streamed in chunks and the counts summed; the others validate one small, pre-aggregated
+    batch in one piece.
+    """
+
+    name: str
+    asset: tuple[str, ...]
+    severity: Severity
+    description: str
+    sql: str | Callable[[Thresholds], str]
+    expectations: Callable[[Thresholds], Sequence[Expectation]]
+    key_columns: tuple[str, ...] = ()
+    row_level: bool = True
+    severity_setting: tuple[str, str] | None = None
+
+    @property
+    def gx_name(self) -> str:
+        """The suite's name in great-expectations and Data Docs: asset and check."""
+        return ".".join((*self.asset, self.name))
+
+    @property
+    def asset_path(self) -> str:
+        return "/".join(self.asset)
+
+    def query(self, thresholds: Thresholds) -> str:
+        return self.sql(thresholds) if callable(self.sql) else self.sql
+
+    def effective_severity(self, thresholds: Thresholds) -> Severity:
+        """The configured severity where the config may override it, else the default."""
+        if self.severity_setting is None:
+            return self.severity
+        return Severity(thresholds.get(*self.severity_setting))

@@ -1,0 +1,1 @@
+"""Publication of the marts to the read-only serving file analysts and BI tools open."""

@@ -1,0 +1,363 @@
+"""Every great-expectations suite passes on the clean demo warehouse and fails on data planted
+to break it, with the exact unexpected counts and example keys; the quarantine summary
+matches what the simulator planted."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from ingestion.contract import ENTITIES
+from quality.config import DEFAULT_CONFIG, load_thresholds
+from quality.gx_runner import docs_index, run_suites
+from quality.mart_suites import (
+    KPI_DISTRICTS_WITHIN_CITY,
+    KPI_MONTHLY_JUMPS,
+    KPI_VALUE_RANGES,
+    mart_suites,
+)
+from quality.outcome import SuiteOutcome
+from quality.quarantine import summarise_quarantine
+from quality.raw_suites import (
+    CASE_OUTCOME_MIX,
+    CASE_UNION_KNOWN,
+    CASE_VALIDITY,
+    DELIVERY_UNION_KNOWN,
+    HOTLINE_CASE_RESOLVES,
+    HOTLINE_VALIDITY,
+    MEMBER_VALIDITY,
+    NEW_FORM_JOIN_SHARE,
+    UNION_VALIDITY,
+    freshness_suite,
+    raw_suites,
+    volume_suite,
+)
+from quality.suite import Severity, Suite
+
+
+def run(warehouse: Path, suite: Suite, **kwargs: Any) -> SuiteOutcome:
+    (outcome,) = run_suites(warehouse, [suite], build_docs=False, **kwargs)
+    return outcome
+
+
+def plant(warehouse: Path, *statements: str) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        for sql in statements:
+            con.execute(sql)
+
+
+def unexpected(outcome: SuiteOutcome) -> dict[str, int | None]:
+    return {e.column or e.expectation: e.unexpected_count for e in outcome.expectations}
+
+
+def example_keys(outcome: SuiteOutcome, column: str) -> set[str]:
+    (found,) = [e for e in outcome.expectations if e.column == column]
+    return {next(iter(example.values())) for example in found.examples}
+
+
+def planted(manifest: dict[str, Any], entity: str, rule: str) -> set[str]:
+    return {p["key"] for p in manifest["planted"] if p["entity"] == entity and p["rule"] == rule}
+
+
+# --- the clean demo ------------------------------------------------------------------------
+
+
+def test_clean_demo_passes_every_error_suite_and_writes_data_docs(quality_copy: Path) -> None:
+    outcomes = run_suites(quality_copy, raw_suites() + mart_suites())
+    failed = {(o.asset[-1], o.check, o.severity) for o in outcomes if not o.passed}
+    # The demo world ends on 2024-12-31, so every entity with a change cursor is stale; the
+    # catalogue, stations and visits have no cursor and only their load age is judged.
+    assert failed == {
+        (e.name, "freshness", "WARN") for e in ENTITIES.values() if e.cursor is not None
+    }
+    assert len(outcomes) == len(raw_suites()) + len(mart_suites()) == 37
+    index = docs_index(quality_copy)
+    assert index.is_file()
+    assert "raw.membership.member.validity" in index.read_text(encoding="utf-8")
+
+
+def test_validity_failures_are_exactly_the_planted_flags(
+    quality_copy: Path, demo_manifest: dict[str, Any]
+) -> None:
+    cases = [
+        (MEMBER_VALIDITY, "member", {
+            "id_valid": "invalid_id_check",
+            "phone_valid": "invalid_phone",
+            "gender_matches_id": "gender_mismatch",
+        }),
+        (UNION_VALIDITY, "union_org", {"uscc_valid": "invalid_uscc_check"}),
+        (CASE_VALIDITY, "case", {
+            "employer_uscc_valid": "invalid_uscc_check",
+            "claimant_ids_valid": "invalid_id_check",
+            "claimant_phones_valid": "invalid_phone",
+        }),
+        (HOTLINE_VALIDITY, "hotline_request", {"caller_phone_valid": "invalid_phone"}),
+    ]
+    for suite, entity, rules in cases:
+        outcome = run(quality_copy, suite)
+        assert outcome.passed, suite.gx_name  # a couple of bad values stay under the band
+        for column, rule in rules.items():
+            assert example_keys(outcome, column) == planted(demo_manifest, entity, rule)
+
+
+def test_reference_failures_are_exactly_the_planted_orphans(
+    quality_copy: Path, demo_manifest: dict[str, Any]
+) -> None:
+    suites = {s.gx_name: s for s in raw_suites()}
+    cases = {
+        "raw.disputes.case.handling_union_known": ("case", "unknown_union"),
+        "raw.disputes.hotline_request.assigned_union_known": ("hotline_request", "unknown_union"),
+        "raw.services.delivery.member_known": ("delivery", "unknown_member"),
+        "raw.services.delivery.program_known": ("delivery", "unknown_program"),
+        "raw.services.delivery.station_known": ("delivery", "unknown_station"),
+        "raw.services.station_visit.station_known": ("station_visit", "unknown_station"),
+    }
+    for name, (entity, rule) in cases.items():
+        outcome = run(quality_copy, suites[name])
+        assert outcome.passed, name
+        (expectation,) = outcome.expectations
+        assert expectation.unexpected_count == len(planted(demo_manifest, entity, rule)) == 1
+    case = run(quality_copy, CASE_UNION_KNOWN)
+    assert example_keys(case, "handling_union_id_known") == planted(
+        demo_manifest, "case", "unknown_union"
+    )
+
+
+# --- planted failures ----------------------------------------------------------------------
+
+# after the demo's loads, which are stamped in Beijing time
+LATER = "(now() at time zone 'Asia/Shanghai') + interval 1 hour"
+
+
+def _some(table: str, key: str, n: int, where: str = "true") -> str:
+    return f"select {key} from raw.{table} where {where} order by {key} limit {n}"
+
+
+PLANTS: list[tuple[Suite, list[str], dict[str, int | None]]] = [
+    (
+        MEMBER_VALIDITY,
+        [f"update raw.member_current set id_valid = false "
+         f"where member_id in ({_some('member_current', 'member_id', 300, 'id_valid')})"],
+        {"id_valid": 302},
+    ),
+    (
+        UNION_VALIDITY,
+        ["update raw.union_org_current "
+         "set _quality_flags = list_append(_quality_flags, 'invalid_uscc_check') "
+         f"where union_id in ({_some('union_org_current', 'union_id', 10)})"],
+        {"uscc_valid": 12},
+    ),
+    (
+        CASE_VALIDITY,
+        ["update raw.case_current "
+         "set _quality_flags = list_append(_quality_flags, 'invalid_id_check') "
+         f"where case_id in ({_some('case_current', 'case_id', 20)})"],
+        {"claimant_ids_valid": 21},
+    ),
+    (
+        HOTLINE_VALIDITY,
+        ["update raw.hotline_request_current set caller_phone_valid = false where request_id in "
+         f"({_some('hotline_request_current', 'request_id', 50, 'caller_phone_valid')})"],
+        {"caller_phone_valid": 51},
+    ),
+    (
+        CASE_UNION_KNOWN,
+        ["update raw.case_current set handling_union_id = 'U99999999' "
+         f"where case_id in ({_some('case_current', 'case_id', 10)})"],
+        {"handling_union_id_known": 11},
+    ),
+    (
+        DELIVERY_UNION_KNOWN,
+        ["update raw.delivery_current set union_id = 'U99999999' "
+         f"where delivery_id in ({_some('delivery_current', 'delivery_id', 1000)})"],
+        {"union_id_known": 1000},
+    ),
+    (
+        HOTLINE_CASE_RESOLVES,
+        ["update raw.hotline_request_current set linked_case_id = 'C0000000000' where request_id "
+         f"in ({_some('hotline_request_current', 'request_id', 5, 'linked_case_id is not null')})"],
+        {"linked_case_id_known": 5},
+    ),
+    (
+        NEW_FORM_JOIN_SHARE,
+        ["update raw.membership_event_current set employment_form = 'NEW_FORM' "
+         "where event_type = 'JOIN'"],
+        {"new_form_share": 1},
+    ),
+    (
+        CASE_OUTCOME_MIX,
+        ["update raw.case_current set outcome = 'WITHDRAWN' where closed_at is not null"],
+        {"outcome": None},
+    ),
+    (
+        volume_suite(ENTITIES["member"]),
+        # a load that deleted 3000 of the 26465 live members (11 %)
+        ["insert into meta.loads by name select 'plant-member' as load_id, "
+         "'membership' as source, 'member' as entity, "
+         f"{LATER} as loaded_at, current_date as load_date, "
+         "0 as rows_read, 0 as rows_new, 0 as rows_updated, 0 as rows_unchanged, "
+         "3000 as rows_deleted, 0 as rows_quarantined, 0 as rows_flagged"],
+        {"deleted_share": 1},
+    ),
+    (
+        KPI_VALUE_RANGES,
+        ["update marts.kpi_values set value = -1 where kpi_code = 'new_members' "
+         "and period_grain = 'year' and period_start = '2024-01-01' and district_code = 'ALL'",
+         "update marts.kpi_values set value = 1.5 where kpi_code = 'hotline_closure_rate' "
+         "and period_grain = 'month' and period_start = '2024-03-01' and district_code = 'ALL'"],
+        {"amount": 1, "rate": 1},
+    ),
+    (
+        KPI_DISTRICTS_WITHIN_CITY,
+        ["update marts.kpi_values set value = value + 1000 where kpi_code = 'disputes_accepted' "
+         "and period_grain = 'quarter' and period_start = '2024-04-01' "
+         "and district_code = '110105'"],
+        {"excess": 1},
+    ),
+    (
+        KPI_MONTHLY_JUMPS,
+        ["update marts.kpi_values set value = value * 2 where kpi_code = 'members_active_end' "
+         "and period_grain = 'month' and period_start = '2023-06-01' and district_code = 'ALL'"],
+        {"allowed_change,change": 2},  # the jump up in June and back down in July
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("suite", "statements", "expected"), PLANTS, ids=[p[0].gx_name for p in PLANTS]
+)
+def test_suite_fails_on_planted_data(
+    quality_copy: Path, suite: Suite, statements: list[str], expected: dict[str, int | None]
+) -> None:
+    assert run(quality_copy, suite).passed
+    plant(quality_copy, *statements)
+    outcome = run(quality_copy, suite)
+    assert not outcome.passed
+    # exactly the expectations named fail, with exactly these unexpected counts
+    assert {e.column or e.expectation for e in outcome.failed} == set(expected)
+    found = unexpected(outcome)
+    assert {label: found[label] for label in expected} == expected
+
+
+def test_planted_examples_name_the_damaged_keys(quality_copy: Path) -> None:
+    plant(quality_copy, *PLANTS[-3][1])
+    outcome = run(quality_copy, KPI_VALUE_RANGES)
+    (amount,) = [e for e in outcome.expectations if e.column == "amount"]
+    assert amount.examples == [{
+        "kpi_code": "new_members", "period_grain": "year",
+        "period_start": "2024-01-01", "district_code": "ALL",
+    }]
+
+
+def test_outcome_mix_reports_the_divergence(quality_copy: Path) -> None:
+    clean = run(quality_copy, CASE_OUTCOME_MIX)
+    plant(quality_copy, *PLANTS[8][1])
+    skewed = run(quality_copy, CASE_OUTCOME_MIX)
+    assert clean.expectations[0].observed_value < 0.15 < skewed.expectations[0].observed_value
+
+
+def test_an_explained_kpi_jump_passes(quality_copy: Path, tmp_path: Path) -> None:
+    plant(quality_copy, *PLANTS[-1][1])
+    config = tmp_path / "config" / "thresholds.yml"
+    config.parent.mkdir()
+    shutil.copy(DEFAULT_CONFIG, config)
+    (config.parent / "kpi_explanations.csv").write_text(
+        "kpi_code,period_start,district_code,explanation\n"
+        "members_active_end,2023-06-01,ALL,membership drive counted twice (test)\n"
+        "members_active_end,2023-07-01,ALL,back to normal after the drive (test)\n",
+        encoding="utf-8",
+    )
+    assert not run(quality_copy, KPI_MONTHLY_JUMPS).passed
+    assert run(quality_copy, KPI_MONTHLY_JUMPS, thresholds=load_thresholds(config)).passed
+
+
+def test_monthly_jumps_severity_is_configurable(tmp_path: Path) -> None:
+    config = tmp_path / "thresholds.yml"
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace("severity: WARN", "severity: ERROR")
+    config.write_text(text, encoding="utf-8")
+    shutil.copy(DEFAULT_CONFIG.with_name("kpi_explanations.csv"), tmp_path)
+    assert KPI_MONTHLY_JUMPS.effective_severity(load_thresholds()) is Severity.WARN
+    assert KPI_MONTHLY_JUMPS.effective_severity(load_thresholds(config)) is Severity.ERROR
+
+
+def test_freshness_fails_stale_and_passes_fresh_loads(quality_copy: Path) -> None:
+    suite = freshness_suite(ENTITIES["member"])
+    stale = run(quality_copy, suite)
+    assert unexpected(stale) == {"hours_since_load": 0, "source_lag_days": 1}
+    assert stale.observed["source_lag_days"] > 600  # the demo world ends on 2024-12-31
+    plant(
+        quality_copy,
+        "update meta.loads set watermark = loaded_at - interval 6 hour "
+        "where source = 'membership' and entity = 'member'",
+    )
+    assert run(quality_copy, suite).passed
+    plant(
+        quality_copy,
+        "update meta.loads set loaded_at = loaded_at - interval 3 day "
+        "where source = 'membership' and entity = 'member'",
+    )
+    assert unexpected(run(quality_copy, suite)) == {"hours_since_load": 1, "source_lag_days": 0}
+
+
+def test_chunked_validation_sums_to_the_whole_batch(quality_copy: Path) -> None:
+    whole = run(quality_copy, MEMBER_VALIDITY)
+    chunked = run(quality_copy, MEMBER_VALIDITY, chunk_rows=5000)
+    assert (whole.chunks, chunked.chunks) == (1, 6)
+    assert unexpected(chunked) == unexpected(whole) == {
+        "id_valid": 2, "phone_valid": 2, "gender_matches_id": 2,
+    }
+    plant(quality_copy, *PLANTS[0][1])
+    assert not run(quality_copy, MEMBER_VALIDITY, chunk_rows=5000).passed
+
+
+# --- quarantine ----------------------------------------------------------------------------
+
+
+def test_quarantine_counts_are_the_simulator_planted_rejections(
+    quality_copy: Path, demo_manifest: dict[str, Any]
+) -> None:
+    outcomes = summarise_quarantine(quality_copy, list(ENTITIES.values()))
+    found = {o.entity.name: o.by_rule for o in outcomes}
+    expected: dict[str, Counter[str]] = {e: Counter() for e in ENTITIES}
+    for p in demo_manifest["planted"]:
+        if p["treatment"] == "rejected":
+            expected[p["entity"]][p["rule"]] += 1
+    assert found == {e: dict(sorted(c.items())) for e, c in expected.items()}
+    assert {o.entity.name for o in outcomes if o.passed} == {"station", "station_visit"}
+    assert {o.severity for o in outcomes} == {Severity.WARN}
+
+
+def _quarantine_load(warehouse: Path, read: int, rejected: int) -> None:
+    plant(
+        warehouse,
+        "insert into meta.loads by name select 'plant-delivery' as load_id, "
+        "'services' as source, 'delivery' as entity, "
+        f"{LATER} as loaded_at, current_date as load_date, "
+        f"{read} as rows_read, {read - rejected} as rows_new, 0 as rows_updated, "
+        f"0 as rows_unchanged, 0 as rows_deleted, {rejected} as rows_quarantined, "
+        "0 as rows_flagged",
+        "insert into quarantine.records by name select 'services' as source, "
+        "'delivery' as entity, 'D' || i as record_key, 'plant.csv' as file, i as line, "
+        "'unknown_code' as rule, 'program_code' as column_name, 'plant-delivery' as _load_id "
+        f"from range({rejected}) as t(i)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("read", "rejected", "passed", "severity"),
+    [(1000, 0, True, Severity.WARN), (1000, 5, False, Severity.WARN),
+     (1000, 50, False, Severity.ERROR), (100, 9, False, Severity.WARN)],
+)
+def test_quarantine_rate_sets_the_severity(
+    quality_copy: Path, read: int, rejected: int, passed: bool, severity: Severity
+) -> None:
+    _quarantine_load(quality_copy, read, rejected)  # a later load than the demo's
+    (outcome,) = summarise_quarantine(quality_copy, [ENTITIES["delivery"]])
+    assert (outcome.passed, outcome.severity) == (passed, severity)
+    assert outcome.by_rule == ({"unknown_code": rejected} if rejected else {})
+    assert outcome.metadata()["rows_quarantined"] == rejected
