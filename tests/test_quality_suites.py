@@ -85,17 +85,25 @@ def test_validity_failures_are_exactly_the_planted_flags(
     quality_copy: Path, demo_manifest: dict[str, Any]
 ) -> None:
     cases = [
-        (MEMBER_VALIDITY, "member", {
-            "id_valid": "invalid_id_check",
-            "phone_valid": "invalid_phone",
-            "gender_matches_id": "gender_mismatch",
-        }),
+        (
+            MEMBER_VALIDITY,
+            "member",
+            {
+                "id_valid": "invalid_id_check",
+                "phone_valid": "invalid_phone",
+                "gender_matches_id": "gender_mismatch",
+            },
+        ),
         (UNION_VALIDITY, "union_org", {"uscc_valid": "invalid_uscc_check"}),
-        (CASE_VALIDITY, "case", {
-            "employer_uscc_valid": "invalid_uscc_check",
-            "claimant_ids_valid": "invalid_id_check",
-            "claimant_phones_valid": "invalid_phone",
-        }),
+        (
+            CASE_VALIDITY,
+            "case",
+            {
+                "employer_uscc_valid": "invalid_uscc_check",
+                "claimant_ids_valid": "invalid_id_check",
+                "claimant_phones_valid": "invalid_phone",
+            },
+        ),
         (HOTLINE_VALIDITY, "hotline_request", {"caller_phone_valid": "invalid_phone"}),
     ]
     for suite, entity, rules in cases:
@@ -141,52 +149,69 @@ def _some(table: str, key: str, n: int, where: str = "true") -> str:
 PLANTS: list[tuple[Suite, list[str], dict[str, int | None]]] = [
     (
         MEMBER_VALIDITY,
-        [f"update raw.member_current set id_valid = false "
-         f"where member_id in ({_some('member_current', 'member_id', 300, 'id_valid')})"],
+        [
+            f"update raw.member_current set id_valid = false "
+            f"where member_id in ({_some('member_current', 'member_id', 300, 'id_valid')})"
+        ],
         {"id_valid": 302},
     ),
     (
         UNION_VALIDITY,
-        ["update raw.union_org_current "
-         "set _quality_flags = list_append(_quality_flags, 'invalid_uscc_check') "
-         f"where union_id in ({_some('union_org_current', 'union_id', 10)})"],
+        [
+            "update raw.union_org_current "
+            "set _quality_flags = list_append(_quality_flags, 'invalid_uscc_check') "
+            f"where union_id in ({_some('union_org_current', 'union_id', 10)})"
+        ],
         {"uscc_valid": 12},
     ),
     (
         CASE_VALIDITY,
-        ["update raw.case_current "
-         "set _quality_flags = list_append(_quality_flags, 'invalid_id_check') "
-         f"where case_id in ({_some('case_current', 'case_id', 20)})"],
+        [
+            "update raw.case_current "
+            "set _quality_flags = list_append(_quality_flags, 'invalid_id_check') "
+            f"where case_id in ({_some('case_current', 'case_id', 20)})"
+        ],
         {"claimant_ids_valid": 21},
     ),
     (
         HOTLINE_VALIDITY,
-        ["update raw.hotline_request_current set caller_phone_valid = false where request_id in "
-         f"({_some('hotline_request_current', 'request_id', 50, 'caller_phone_valid')})"],
+        [
+            "update raw.hotline_request_current set caller_phone_valid = false where request_id in "
+            f"({_some('hotline_request_current', 'request_id', 50, 'caller_phone_valid')})"
+        ],
         {"caller_phone_valid": 51},
     ),
     (
         CASE_UNION_KNOWN,
-        ["update raw.case_current set handling_union_id = 'U99999999' "
-         f"where case_id in ({_some('case_current', 'case_id', 10)})"],
+        [
+            "update raw.case_current set handling_union_id = 'U99999999' "
+            f"where case_id in ({_some('case_current', 'case_id', 10)})"
+        ],
         {"handling_union_id_known": 11},
     ),
     (
         DELIVERY_UNION_KNOWN,
-        ["update raw.delivery_current set union_id = 'U99999999' "
-         f"where delivery_id in ({_some('delivery_current', 'delivery_id', 1000)})"],
+        [
+            "update raw.delivery_current set union_id = 'U99999999' "
+            f"where delivery_id in ({_some('delivery_current', 'delivery_id', 1000)})"
+        ],
         {"union_id_known": 1000},
     ),
     (
         HOTLINE_CASE_RESOLVES,
-        ["update raw.hotline_request_current set linked_case_id = 'C0000000000' where request_id "
-         f"in ({_some('hotline_request_current', 'request_id', 5, 'linked_case_id is not null')})"],
+        [
+            "update raw.hotline_request_current set linked_case_id = 'C0000000000' "
+            "where request_id in "
+            f"({_some('hotline_request_current', 'request_id', 5, 'linked_case_id is not null')})"
+        ],
         {"linked_case_id_known": 5},
     ),
     (
         NEW_FORM_JOIN_SHARE,
-        ["update raw.membership_event_current set employment_form = 'NEW_FORM' "
-         "where event_type = 'JOIN'"],
+        [
+            "update raw.membership_event_current set employment_form = 'NEW_FORM' "
+            "where event_type = 'JOIN'"
+        ],
         {"new_form_share": 1},
     ),
     (
@@ -197,32 +222,40 @@ PLANTS: list[tuple[Suite, list[str], dict[str, int | None]]] = [
     (
         volume_suite(ENTITIES["member"]),
         # a load that deleted 3000 of the 26465 live members (11 %)
-        ["insert into meta.loads by name select 'plant-member' as load_id, "
-         "'membership' as source, 'member' as entity, "
-         f"{LATER} as loaded_at, current_date as load_date, "
-         "0 as rows_read, 0 as rows_new, 0 as rows_updated, 0 as rows_unchanged, "
-         "3000 as rows_deleted, 0 as rows_quarantined, 0 as rows_flagged"],
+        [
+            "insert into meta.loads by name select 'plant-member' as load_id, "
+            "'membership' as source, 'member' as entity, "
+            f"{LATER} as loaded_at, current_date as load_date, "
+            "0 as rows_read, 0 as rows_new, 0 as rows_updated, 0 as rows_unchanged, "
+            "3000 as rows_deleted, 0 as rows_quarantined, 0 as rows_flagged"
+        ],
         {"deleted_share": 1},
     ),
     (
         KPI_VALUE_RANGES,
-        ["update marts.kpi_values set value = -1 where kpi_code = 'new_members' "
-         "and period_grain = 'year' and period_start = '2024-01-01' and district_code = 'ALL'",
-         "update marts.kpi_values set value = 1.5 where kpi_code = 'hotline_closure_rate' "
-         "and period_grain = 'month' and period_start = '2024-03-01' and district_code = 'ALL'"],
+        [
+            "update marts.kpi_values set value = -1 where kpi_code = 'new_members' "
+            "and period_grain = 'year' and period_start = '2024-01-01' and district_code = 'ALL'",
+            "update marts.kpi_values set value = 1.5 where kpi_code = 'hotline_closure_rate' "
+            "and period_grain = 'month' and period_start = '2024-03-01' and district_code = 'ALL'",
+        ],
         {"amount": 1, "rate": 1},
     ),
     (
         KPI_DISTRICTS_WITHIN_CITY,
-        ["update marts.kpi_values set value = value + 1000 where kpi_code = 'disputes_accepted' "
-         "and period_grain = 'quarter' and period_start = '2024-04-01' "
-         "and district_code = '110105'"],
+        [
+            "update marts.kpi_values set value = value + 1000 where kpi_code = 'disputes_accepted' "
+            "and period_grain = 'quarter' and period_start = '2024-04-01' "
+            "and district_code = '110105'"
+        ],
         {"excess": 1},
     ),
     (
         KPI_MONTHLY_JUMPS,
-        ["update marts.kpi_values set value = value * 2 where kpi_code = 'members_active_end' "
-         "and period_grain = 'month' and period_start = '2023-06-01' and district_code = 'ALL'"],
+        [
+            "update marts.kpi_values set value = value * 2 where kpi_code = 'members_active_end' "
+            "and period_grain = 'month' and period_start = '2023-06-01' and district_code = 'ALL'"
+        ],
         {"allowed_change,change": 2},  # the jump up in June and back down in July
     ),
 ]
@@ -248,10 +281,14 @@ def test_planted_examples_name_the_damaged_keys(quality_copy: Path) -> None:
     plant(quality_copy, *PLANTS[-3][1])
     outcome = run(quality_copy, KPI_VALUE_RANGES)
     (amount,) = [e for e in outcome.expectations if e.column == "amount"]
-    assert amount.examples == [{
-        "kpi_code": "new_members", "period_grain": "year",
-        "period_start": "2024-01-01", "district_code": "ALL",
-    }]
+    assert amount.examples == [
+        {
+            "kpi_code": "new_members",
+            "period_grain": "year",
+            "period_start": "2024-01-01",
+            "district_code": "ALL",
+        }
+    ]
 
 
 def test_outcome_mix_reports_the_divergence(quality_copy: Path) -> None:
@@ -308,9 +345,15 @@ def test_chunked_validation_sums_to_the_whole_batch(quality_copy: Path) -> None:
     whole = run(quality_copy, MEMBER_VALIDITY)
     chunked = run(quality_copy, MEMBER_VALIDITY, chunk_rows=5000)
     assert (whole.chunks, chunked.chunks) == (1, 6)
-    assert unexpected(chunked) == unexpected(whole) == {
-        "id_valid": 2, "phone_valid": 2, "gender_matches_id": 2,
-    }
+    assert (
+        unexpected(chunked)
+        == unexpected(whole)
+        == {
+            "id_valid": 2,
+            "phone_valid": 2,
+            "gender_matches_id": 2,
+        }
+    )
     plant(quality_copy, *PLANTS[0][1])
     assert not run(quality_copy, MEMBER_VALIDITY, chunk_rows=5000).passed
 
@@ -350,8 +393,12 @@ def _quarantine_load(warehouse: Path, read: int, rejected: int) -> None:
 
 @pytest.mark.parametrize(
     ("read", "rejected", "passed", "severity"),
-    [(1000, 0, True, Severity.WARN), (1000, 5, False, Severity.WARN),
-     (1000, 50, False, Severity.ERROR), (100, 9, False, Severity.WARN)],
+    [
+        (1000, 0, True, Severity.WARN),
+        (1000, 5, False, Severity.WARN),
+        (1000, 50, False, Severity.ERROR),
+        (100, 9, False, Severity.WARN),
+    ],
 )
 def test_quarantine_rate_sets_the_severity(
     quality_copy: Path, read: int, rejected: int, passed: bool, severity: Severity
