@@ -120,10 +120,17 @@ def scan_bytes(path: Path, pii: Pii) -> set[str]:
     )
 
 
+# Images and fonts (GX Data Docs ship some) hold no text; decoded as GB18030 their bytes
+# spell two-character "names" by chance.
+BINARY_ASSETS = {".gif", ".png", ".jpg", ".jpeg", ".ico", ".woff", ".woff2", ".ttf", ".eot"}
+
+
 def scan_tree(root: Path, pii: Pii) -> dict[str, set[str]]:
     """Every file under ``root``: DuckDB files and Parquet by query, the rest as bytes."""
     findings: dict[str, set[str]] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.suffix.lower() in BINARY_ASSETS:
+            continue
         if path.suffix == ".duckdb":
             findings |= scan_duckdb(path, pii)
         elif path.suffix == ".parquet":

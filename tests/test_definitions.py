@@ -63,3 +63,20 @@ def test_asset_keys_match_snapshot() -> None:
         f"asset keys changed (added={added}, removed={removed}); "
         "if intended, rerun with UPDATE_SNAPSHOTS=1 and commit the snapshot"
     )
+
+
+def test_every_quality_suite_is_a_blocking_check_on_its_asset() -> None:
+    from ingestion.contract import ENTITIES
+    from orchestration.defs.quality.checks import QUARANTINE_CHECK, marts_quality, raw_quality
+    from orchestration.raw_assets import raw_asset_key
+    from quality.mart_suites import mart_suites
+    from quality.raw_suites import raw_suites
+
+    expected = {
+        dg.AssetCheckKey(dg.AssetKey(list(s.asset)), s.name) for s in raw_suites() + mart_suites()
+    } | {dg.AssetCheckKey(raw_asset_key(e), QUARANTINE_CHECK) for e in ENTITIES.values()}
+    specs = [spec for checks in (*raw_quality, marts_quality) for spec in checks.check_specs]
+    assert {spec.key for spec in specs} == expected
+    assert len(expected) == 37 + 10
+    assert all(spec.blocking for spec in specs)
+    assert expected <= set(defs.resolve_asset_graph().asset_check_keys)

@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 from pii_scan import planted_pii, scan_tree
 
+from quality.gx_runner import docs_index
+
 
 def test_materialize_everything_from_the_project_root(
     pipeline_run: dict, demo_manifest: dict
@@ -36,6 +38,10 @@ def test_no_plain_personal_data_anywhere_the_pipeline_wrote(
     pii = planted_pii(demo_sources)
     assert len(pii.numbers) > 50_000 and len(pii.names) > 1_000
     assert "13912345678" in pii.numbers  # the phone planted in a delivery remark
+    # The scan covers the published serving file and the quality reports (GX Data Docs) too.
+    out = pipeline_run["out"]
+    assert (out / "serving.duckdb").is_file()
+    assert docs_index(out / "warehouse.duckdb").is_file()
     findings = scan_tree(pipeline_run["base"], pii)
     assert findings == {}
 
