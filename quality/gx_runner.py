@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ingestion.raw_store import connect
 from quality.config import Thresholds, load_thresholds
@@ -52,15 +53,30 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _frames(con: duckdb.DuckDBPyConnection, sql: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    reader = con.sql(sql).to_arrow_reader(chunk_rows)
-    empty = True
+def _frames(
+    con: duckdb.DuckDBPyConnection, sql: str, chunk_rows: int | None
+) -> Iterator[pd.DataFrame]:
+    """The query's rows as dataframes of about ``chunk_rows`` rows (all at once when None).
+
+    DuckDB's reader hands out batches of its own sizing, so they are regrouped here: an
+    aggregate batch must never be split, and tiny chunks would each pay GX's overhead.
+    """
+    relation = con.sql(sql)
+    if chunk_rows is None:
+        yield relation.to_arrow_table().to_pandas()
+        return
+    reader = relation.to_arrow_reader(chunk_rows)
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    yielded = False
     for batch in reader:
-        if batch.num_rows or empty:
-            empty = False
-            yield batch.to_pandas()
-    if empty:
-        yield reader.schema.empty_table().to_pandas()
+        pending.append(batch)
+        size += batch.num_rows
+        if size >= chunk_rows:
+            yield pa.Table.from_batches(pending, schema=reader.schema).to_pandas()
+            pending, size, yielded = [], 0, True
+    if pending or not yielded:
+        yield pa.Table.from_batches(pending, schema=reader.schema).to_pandas()
 
 
 class GxWorkspace:
@@ -122,7 +138,7 @@ class GxWorkspace:
         rows = chunks = 0
         observed: dict[str, Any] = {}
         # Aggregate suites must see their whole batch at once.
-        size = chunk_rows if suite.row_level else 2**62
+        size = chunk_rows if suite.row_level else None
         for frame in _frames(con, suite.query(thresholds), size):
             chunks += 1
             rows += len(frame)

@@ -1,0 +1,81 @@
+"""Benchmark of the data-quality suites: every great-expectations suite and quarantine summary
+(``python -m quality run``) over a freshly built warehouse, with wall time, CPU time and the
+peak RSS of that one process.
+
+    .venv/bin/python -m bench.quality --scale 0.1 1
+
+Sources come from bench/out/sources-sf<scale>/ (made by bench.ingest, or generated here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+from pathlib import Path
+
+from bench.ingest import OUT, _run, sources
+from bench.warehouse import dbt_build
+
+
+def bench_scale(scale: float, seed: int) -> dict[str, object]:
+    work = (OUT / f"quality-sf{scale:g}").resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(sources(scale, seed), work / "sources")
+    warehouse = work / "warehouse.duckdb"
+    env = {
+        **os.environ,
+        "UNIONWH_MEMBERSHIP_DB_URL": f"sqlite:///{work / 'sources' / 'membership.db'}",
+        "UNIONWH_DISPUTES_EXPORT_DIR": str(work / "sources" / "disputes"),
+        "UNIONWH_SERVICES_LANDING_DIR": str(work / "sources" / "landing"),
+        "UNIONWH_WAREHOUSE_PATH": str(warehouse),
+        "UNIONWH_PII_KEY": "bench-key",
+    }
+    _run(["ingestion", "load"], env)
+    dbt_build(warehouse, work / "target")
+    run = _run(["quality", "run", "--warehouse", str(warehouse)], env)
+    checks = run.pop("summary")
+    suites = [c for c in checks if "seconds" in c]
+    slowest = sorted(suites, key=lambda c: c["seconds"], reverse=True)[:3]
+    row = {
+        "scale": scale,
+        "quality": run,
+        "checks": len(checks),
+        "suites_s": round(sum(c["seconds"] for c in suites), 1),
+        "rows_validated": sum(c["rows"] for c in suites),
+        "largest_batch": max(suites, key=lambda c: c["rows"]),
+        "slowest": slowest,
+        "failed": [(c["check"], c["severity"]) for c in checks if not c["passed"]],
+    }
+    shutil.rmtree(work, ignore_errors=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, nargs="+", default=[0.1])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--json", type=Path, default=OUT / "quality.json")
+    args = parser.parse_args(argv)
+    rows = [bench_scale(scale, args.seed) for scale in sorted(args.scale)]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    args.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
+    print(f"machine: {machine}")
+    print("| scale | checks | rows validated | largest batch | suites s | process wall s "
+          "| CPU s | peak RSS GiB |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        q, big = r["quality"], r["largest_batch"]
+        print(f"| {r['scale']:g} | {r['checks']} | {r['rows_validated']:,} "
+              f"| {big['rows']:,} ({big['check']}, {big['chunks']} chunks) | {r['suites_s']} "
+              f"| {q['wall_s']} | {q['cpu_s']} | {q['peak_rss_gib']} |")  # fmt: skip
+    for r in rows:
+        slow = ", ".join(f"{c['check']} {c['seconds']} s" for c in r["slowest"])
+        print(f"\nSF{r['scale']:g} slowest: {slow}; failed: {r['failed']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
