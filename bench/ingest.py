@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 OUT = Path("bench/out")
@@ -76,17 +77,29 @@ def bench_scale(scale: float, seed: int) -> dict[str, object]:
     return row
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_scales(
+    doc: str | None,
+    json_name: str,
+    bench: Callable[[float, int], dict[str, object]],
+    argv: list[str] | None,
+) -> list[dict[str, object]]:
+    """The shared command line of the benchmarks: ``--scale``, ``--seed``, ``--json``; runs
+    ``bench`` per scale, writes the JSON with the machine and prints the machine."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--scale", type=float, nargs="+", default=[0.1])
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--json", type=Path, default=OUT / "ingest.json")
+    parser.add_argument("--json", type=Path, default=OUT / json_name)
     args = parser.parse_args(argv)
-    rows = [bench_scale(scale, args.seed) for scale in sorted(args.scale)]
+    rows = [bench(scale, args.seed) for scale in sorted(args.scale)]
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
     print(f"machine: {machine}")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    rows = run_scales(__doc__, "ingest.json", bench_scale, argv)
     print("| scale | full load s | peak RSS GiB | repeat s | incremental s | raw MiB |")
     print("|---|---|---|---|---|---|")
     for r in rows:

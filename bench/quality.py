@@ -9,14 +9,10 @@ Sources come from bench/out/sources-sf<scale>/ (made by bench.ingest, or generat
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import shutil
-from pathlib import Path
 
-from bench.ingest import OUT, _run, sources
+from bench.ingest import OUT, _run, run_scales, sources
 from bench.warehouse import dbt_build
 
 
@@ -54,15 +50,7 @@ def bench_scale(scale: float, seed: int) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, nargs="+", default=[0.1])
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--json", type=Path, default=OUT / "quality.json")
-    args = parser.parse_args(argv)
-    rows = [bench_scale(scale, args.seed) for scale in sorted(args.scale)]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    args.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
-    print(f"machine: {machine}")
+    rows = run_scales(__doc__, "quality.json", bench_scale, argv)
     print("| scale | checks | rows validated | largest batch | suites s | process wall s "
           "| CPU s | peak RSS GiB |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")

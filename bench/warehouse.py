@@ -9,10 +9,7 @@ Sources come from bench/out/sources-sf<scale>/ (made by bench.ingest, or generat
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import shutil
 import subprocess
 import time
@@ -20,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.ingest import OUT, _run, sources
+from bench.ingest import OUT, _run, run_scales, sources
 
 DBT = Path(".venv/bin/dbt").resolve()
 PROJECT = Path("dbt_project").resolve()
@@ -92,15 +89,7 @@ def bench_scale(scale: float, seed: int) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, nargs="+", default=[0.1])
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--json", type=Path, default=OUT / "warehouse.json")
-    args = parser.parse_args(argv)
-    rows = [bench_scale(scale, args.seed) for scale in sorted(args.scale)]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    args.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
-    print(f"machine: {machine}")
+    rows = run_scales(__doc__, "warehouse.json", bench_scale, argv)
     print("| scale | full dbt build s | incremental dbt build s |")
     print("|---|---|---|")
     for r in rows:

@@ -119,84 +119,65 @@ def _flag_ok(flag: str, present: str) -> str:
     return f"case when {present} then not list_contains(_quality_flags, '{flag}') end"
 
 
-MEMBER_VALIDITY = Suite(
-    name="validity",
-    asset=_asset(ENTITIES["member"]),
-    severity=Severity.ERROR,
-    description=(
-        "Shares of resident ID numbers with the right check character, phones in a valid "
-        "format, and recorded genders matching the ID, all measured before pseudonymisation."
-    ),
-    sql="""
-        select
-            member_id,
-            id_valid,
-            phone_valid,
-            case when id_gender is not null then gender = id_gender end as gender_matches_id
-        from raw.member_current
-        where not _is_deleted
-    """,
-    expectations=lambda t: [
-        _all_true("id_valid", t.get("validity", "id_check_min")),
-        _all_true("phone_valid", t.get("validity", "phone_format_min")),
-        _all_true("gender_matches_id", t.get("validity", "gender_matches_id_min")),
-    ],
-    key_columns=("member_id",),
-)
+def _validity_suite(entity: Entity, description: str, checks: dict[str, tuple[str, str]]) -> Suite:
+    """``checks``: output column -> (SQL that is true when valid, null when not applicable;
+    the ``validity`` band it is held to)."""
+    columns = ",\n".join(f"{sql} as {column}" for column, (sql, _) in checks.items())
+    return Suite(
+        name="validity",
+        asset=_asset(entity),
+        severity=Severity.ERROR,
+        description=description,
+        sql=f"""
+            select {entity.key}, {columns}
+            from raw.{entity.name}_current
+            where not _is_deleted
+        """,
+        expectations=lambda t: [
+            _all_true(column, t.get("validity", band)) for column, (_, band) in checks.items()
+        ],
+        key_columns=(entity.key,),
+    )
 
-UNION_VALIDITY = Suite(
-    name="validity",
-    asset=_asset(ENTITIES["union_org"]),
-    severity=Severity.ERROR,
-    description="Share of unions' and employers' credit codes with the right check character.",
-    sql=f"""
-        select
-            union_id,
-            {_flag_ok("invalid_uscc_check", "union_uscc is not null")} as uscc_valid
-        from raw.union_org_current
-        where not _is_deleted
-    """,
-    expectations=lambda t: [_all_true("uscc_valid", t.get("validity", "uscc_check_min"))],
-    key_columns=("union_id",),
-)
 
-CASE_VALIDITY = Suite(
-    name="validity",
-    asset=_asset(ENTITIES["case"]),
-    severity=Severity.ERROR,
-    description=(
-        "Shares of cases whose employer credit code, claimants' ID numbers and claimants' "
-        "phones are valid, measured before pseudonymisation."
-    ),
-    sql=f"""
-        select
-            case_id,
-            {_flag_ok("invalid_uscc_check", "employer_uscc is not null")} as employer_uscc_valid,
-            {_flag_ok("invalid_id_check", "len(claimants) > 0")} as claimant_ids_valid,
-            {_flag_ok("invalid_phone", "len(claimants) > 0")} as claimant_phones_valid
-        from raw.case_current
-        where not _is_deleted
-    """,
-    expectations=lambda t: [
-        _all_true("employer_uscc_valid", t.get("validity", "uscc_check_min")),
-        _all_true("claimant_ids_valid", t.get("validity", "id_check_min")),
-        _all_true("claimant_phones_valid", t.get("validity", "phone_format_min")),
-    ],
-    key_columns=("case_id",),
+MEMBER_VALIDITY = _validity_suite(
+    ENTITIES["member"],
+    "Shares of resident ID numbers with the right check character, phones in a valid "
+    "format, and recorded genders matching the ID, all measured before pseudonymisation.",
+    {
+        "id_valid": ("id_valid", "id_check_min"),
+        "phone_valid": ("phone_valid", "phone_format_min"),
+        "gender_matches_id": (
+            "case when id_gender is not null then gender = id_gender end",
+            "gender_matches_id_min",
+        ),
+    },
 )
-
-HOTLINE_VALIDITY = Suite(
-    name="validity",
-    asset=_asset(ENTITIES["hotline_request"]),
-    severity=Severity.ERROR,
-    description="Share of callers' phones in a valid format, measured before pseudonymisation.",
-    sql="""
-        select request_id, caller_phone_valid
-        from raw.hotline_request_current
-        where not _is_deleted
-    """,
-    expectations=lambda t: [_all_true("caller_phone_valid", t.get("validity", "phone_format_min"))],
-    key_columns=("request_id",),
+UNION_VALIDITY = _validity_suite(
+    ENTITIES["union_org"],
+    "Share of unions whose own and employer's credit codes have the right check character.",
+    {"uscc_valid": (_flag_ok("invalid_uscc_check", "union_uscc is not null"), "uscc_check_min")},
+)
+CASE_VALIDITY = _validity_suite(
+    ENTITIES["case"],
+    "Shares of cases whose employer credit code, claimants' ID numbers and claimants' "
+    "phones are valid, measured before pseudonymisation.",
+    {
+        "employer_uscc_valid": (
+            _flag_ok("invalid_uscc_check", "employer_uscc is not null"),
+            "uscc_check_min",
+        ),
+        "claimant_ids_valid": (_flag_ok("invalid_id_check", "len(claimants) > 0"), "id_check_min"),
+        "claimant_phones_valid": (
+            _flag_ok("invalid_phone", "len(claimants) > 0"),
+            "phone_format_min",
+        ),
+    },
+)
+HOTLINE_VALIDITY = _validity_suite(
+    ENTITIES["hotline_request"],
+    "Share of callers' phones in a valid format, measured before pseudonymisation.",
+    {"caller_phone_valid": ("caller_phone_valid", "phone_format_min")},
 )
 
 
