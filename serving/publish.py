@@ -4,10 +4,14 @@ Readers keep the file they opened (on POSIX a rename never changes an open inode
 never see a half-written file and never hold a lock the pipeline needs. A failed publication
 leaves the previous file untouched; only the dims, facts and KPI tables of ``marts`` are
 copied, never raw, staging, quarantine or pseudonyms.
+
+Every publication is also kept, as a hard link to the same file, in
+``<serving stem>_versions/<version>.duckdb``; the newest ``keep`` stay there for rollback.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,59 +20,164 @@ from pathlib import Path
 import duckdb
 
 PUBLISHED_SCHEMAS = ("marts",)
+# Serving files are written in DuckDB 1.5's storage format: clients lag the library (the
+# DuckDB CLI on PyPI is 1.5.6, BI drivers bundle older engines) and must still open them.
+SERVING_STORAGE = {"storage_compatibility_version": "v1.5.0"}
+KEEP_VERSIONS = 5
+ENV_KEEP_VERSIONS = "UNIONWH_SERVING_KEEP_VERSIONS"
 
 
 @dataclass(frozen=True, slots=True)
 class Publication:
     path: Path
+    version: str
     published_at: datetime
     tables: dict[str, int]  # "<schema>.<table>" -> rows
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def publish(warehouse: Path, serving: Path) -> Publication:
-    """Write the marts of ``warehouse`` to a new file and rename it over ``serving``."""
-    serving.parent.mkdir(parents=True, exist_ok=True)
-    staged = serving.with_name(f".{serving.name}.{os.getpid()}.publishing")
-    staged.unlink(missing_ok=True)
-    published_at = datetime.now(UTC).replace(tzinfo=None)
-    tables: dict[str, int] = {}
-    try:
-        with duckdb.connect(str(staged)) as con:
-            con.execute(f"attach {_literal(warehouse.resolve())} as warehouse (read_only)")
-            for schema in PUBLISHED_SCHEMAS:
-                con.execute(f"create schema {_quote(schema)}")
-                names = con.execute(
-                    "select table_name from information_schema.tables "
-                    "where table_catalog = 'warehouse' and table_schema = ? order by table_name",
-                    [schema],
-                ).fetchall()
-                for (name,) in names:
-                    target = f"{_quote(schema)}.{_quote(name)}"
-                    con.execute(
-                        f"create table {target} as "
-                        f"select * from warehouse.{_quote(schema)}.{_quote(name)}"
-                    )
-                    tables[f"{schema}.{name}"] = con.execute(
-                        f"select count(*) from {target}"
-                    ).fetchall()[0][0]
-            con.execute("detach warehouse")
-            con.execute("create schema meta")
-            con.execute(
-                "create table meta.publication as select ?::timestamp as published_at, "
-                "?::varchar as tables",
-                [published_at, ",".join(tables)],
-            )
-            con.execute("checkpoint")
-        os.replace(staged, serving)
-    finally:
-        staged.unlink(missing_ok=True)
-        staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
-    return Publication(serving, published_at, tables)
-
-
-def _literal(path: Path) -> str:
+def literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
+
+
+def versions_dir(serving: Path) -> Path:
+    return serving.with_name(f"{serving.stem}_versions")
+
+
+def keep_versions() -> int:
+    return int(os.environ.get(ENV_KEEP_VERSIONS) or KEEP_VERSIONS)
+
+
+def staged_path(target: Path) -> Path:
+    """A private name in the target's directory, so the final rename stays on one filesystem."""
+    return target.with_name(f".{target.name}.{os.getpid()}.staged")
+
+
+def discard(staged: Path) -> None:
+    staged.unlink(missing_ok=True)
+    staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
+
+
+def swap_in(staged: Path, target: Path) -> None:
+    """Atomically replace ``target`` by the finished file ``staged``."""
+    with staged.open("rb") as handle:
+        os.fsync(handle.fileno())  # the data is on disk before the name points at it
+    os.replace(staged, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, selects: dict[tuple[str, str], str]) -> dict:
+    """Create each ``(schema, table)`` from its select; returns row counts by ``schema.table``."""
+    rows: dict[str, int] = {}
+    for schema in sorted({schema for schema, _ in selects}):
+        con.execute(f"create schema if not exists {quote(schema)}")
+    for (schema, name), select in selects.items():
+        target = f"{quote(schema)}.{quote(name)}"
+        con.execute(f"create table {target} as {select}")
+        rows[f"{schema}.{name}"] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
+    return rows
+
+
+def record_publication(
+    con: duckdb.DuckDBPyConnection, version: str, published_at: datetime, tables: dict, **extra
+) -> None:
+    con.execute("create schema if not exists meta")
+    con.execute(
+        "create table meta.publication as select ?::varchar as version, "
+        "?::timestamp as published_at, ?::json as tables, ?::json as details",
+        [version, published_at, json.dumps(tables), json.dumps(extra)],
+    )
+
+
+def published_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
+    return [
+        (schema, name)
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = ? and table_schema in ? order by all",
+            [catalog, list(PUBLISHED_SCHEMAS)],
+        ).fetchall()
+    ]
+
+
+def publish(warehouse: Path, serving: Path, keep: int | None = None) -> Publication:
+    """Write the marts of ``warehouse`` to a new file, keep it as a version and rename it
+    over ``serving``."""
+    serving.parent.mkdir(parents=True, exist_ok=True)
+    staged = staged_path(serving)
+    discard(staged)
+    published_at = datetime.now(UTC).replace(tzinfo=None)
+    version = published_at.strftime("%Y%m%dT%H%M%S%fZ")
+    try:
+        with duckdb.connect(str(staged), config=SERVING_STORAGE) as con:
+            con.execute(f"attach {literal(warehouse.resolve())} as warehouse (read_only)")
+            selects = {
+                (schema, name): f"select * from warehouse.{quote(schema)}.{quote(name)}"
+                for schema, name in published_tables(con, "warehouse")
+            }
+            tables = write_tables(con, selects)
+            con.execute("detach warehouse")
+            record_publication(con, version, published_at, tables)
+            con.execute("checkpoint")
+        kept = versions_dir(serving) / f"{version}.duckdb"
+        kept.parent.mkdir(exist_ok=True)
+        os.link(staged, kept)
+        swap_in(staged, serving)
+    finally:
+        discard(staged)
+    prune_versions(serving, keep if keep is not None else keep_versions())
+    return Publication(serving, version, published_at, tables)
+
+
+def list_versions(serving: Path) -> list[str]:
+    """Kept versions, newest first."""
+    folder = versions_dir(serving)
+    if not folder.is_dir():
+        return []
+    return sorted((p.stem for p in folder.glob("*.duckdb")), reverse=True)
+
+
+def current_version(serving: Path) -> str | None:
+    """The kept version the serving file is (the same inode), if any."""
+    if not serving.exists():
+        return None
+    for version in list_versions(serving):
+        if os.path.samefile(versions_dir(serving) / f"{version}.duckdb", serving):
+            return version
+    return None
+
+
+def prune_versions(serving: Path, keep: int) -> None:
+    current = current_version(serving)
+    for version in list_versions(serving)[max(keep, 1) :]:
+        if version != current:
+            (versions_dir(serving) / f"{version}.duckdb").unlink()
+
+
+def rollback(serving: Path, to: str | None = None) -> str:
+    """Make a kept version the serving file again (default: the one before the current
+    one); returns it. Atomic like a publication."""
+    kept = list_versions(serving)
+    if to is None:
+        current = current_version(serving)
+        older = [v for v in kept if current is None or v < current]
+        if not older:
+            raise LookupError(f"no version older than {current} is kept in {versions_dir(serving)}")
+        to = older[0]
+    if to not in kept:
+        raise LookupError(f"version {to} is not kept; kept: {', '.join(kept) or 'none'}")
+    staged = staged_path(serving)
+    discard(staged)
+    try:
+        os.link(versions_dir(serving) / f"{to}.duckdb", staged)
+        swap_in(staged, serving)
+    finally:
+        discard(staged)
+    return to

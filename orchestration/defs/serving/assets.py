@@ -33,6 +33,7 @@ def serving_warehouse(
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(done.path)),
+            "version": done.version,
             "published_at": done.published_at.isoformat(),
             "tables": len(done.tables),
             "rows": done.tables,

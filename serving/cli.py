@@ -1,0 +1,64 @@
+"""``python -m serving``: publish, list versions, roll back, cut district files.
+
+python -m serving versions
+python -m serving rollback [--to VERSION]
+python -m serving districts [--district 110105 ...] [--out data/districts]
+python -m serving publish            # what the serving/warehouse asset does
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from serving.districts import publish_districts
+from serving.publish import current_version, list_versions, publish, rollback
+
+DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+DEFAULT_SERVING = "data/serving.duckdb"
+
+
+def _path(variable: str, default: str) -> Path:
+    return Path(os.environ.get(variable) or default)
+
+
+def main(argv: list[str] | None = None) -> int:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--serving", type=Path, default=_path("UNIONWH_SERVING_PATH", DEFAULT_SERVING)
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m serving",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    pub = sub.add_parser(
+        "publish", parents=[common], help="publish the marts (no quality gate: use Dagster)"
+    )
+    pub.add_argument(
+        "--warehouse", type=Path, default=_path("UNIONWH_WAREHOUSE_PATH", DEFAULT_WAREHOUSE)
+    )
+    sub.add_parser("versions", parents=[common], help="list the kept versions, newest first")
+    back = sub.add_parser("rollback", parents=[common], help="serve a kept version again")
+    back.add_argument("--to", help="version to restore (default: the one before the current)")
+    dis = sub.add_parser("districts", parents=[common], help="write per-district serving files")
+    dis.add_argument("--district", action="append", help="district code (repeatable)")
+    dis.add_argument("--out", type=Path, default=Path("data/districts"))
+    args = parser.parse_args(argv)
+
+    if args.command == "publish":
+        done = publish(args.warehouse, args.serving)
+        print(f"published {done.version}: {len(done.tables)} tables to {done.path}")
+    elif args.command == "versions":
+        current = current_version(args.serving)
+        for version in list_versions(args.serving):
+            print(f"{version}{'  (serving)' if version == current else ''}")
+    elif args.command == "rollback":
+        print(f"serving {rollback(args.serving, args.to)}")
+    else:
+        for district, tables in publish_districts(args.serving, args.out, args.district).items():
+            rows = sum(tables.values())
+            print(f"{district}: {rows} rows in {len(tables)} tables -> {args.out}")
+    return 0
