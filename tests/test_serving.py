@@ -1,0 +1,134 @@
+"""Publication keeps versions and rolls back atomically, a failed publication leaves the old
+file, and a district file holds no other district's rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from serving.districts import district_codes, district_file, publish_districts
+from serving.publish import current_version, list_versions, publish, rollback
+
+NEW_MEMBERS_2024 = (
+    "kpi_code = 'new_members' and period_grain = 'year' "
+    "and period_start = '2024-01-01' and district_code = 'ALL'"
+)
+
+
+def served(serving: Path) -> tuple[str, float]:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        (version,) = con.execute("select version from meta.publication").fetchall()[0]
+        (value,) = con.execute(
+            f"select value from marts.kpi_values where {NEW_MEMBERS_2024}"
+        ).fetchall()[0]
+    return version, value
+
+
+def bump(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"update marts.kpi_values set value = value + 1 where {NEW_MEMBERS_2024}")
+
+
+def test_versions_rollback_and_pruning(quality_copy: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving.duckdb"
+    first = publish(quality_copy, serving)
+    bump(quality_copy)
+    second = publish(quality_copy, serving)
+    assert list_versions(serving) == [second.version, first.version]
+    assert current_version(serving) == second.version
+    assert served(serving)[1] == served(serving)[1]
+    new_value = served(serving)[1]
+
+    assert rollback(serving) == first.version
+    assert served(serving) == (first.version, new_value - 1)
+    assert current_version(serving) == first.version
+    assert rollback(serving, second.version) == second.version
+    assert served(serving) == (second.version, new_value)
+    with pytest.raises(LookupError, match="not kept"):
+        rollback(serving, "19990101T000000000000Z")
+
+    bump(quality_copy)
+    third = publish(quality_copy, serving, keep=2)
+    assert list_versions(serving) == [third.version, second.version]
+    assert rollback(serving) == second.version
+    # keeping one version never drops the one being served
+    publish(quality_copy, serving, keep=1)
+    assert len(list_versions(serving)) == 1
+    assert [p.name for p in serving.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_failed_publication_leaves_the_previous_file(quality_copy: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "out" / "serving.duckdb"
+    first = publish(quality_copy, serving)
+    with pytest.raises(duckdb.Error):
+        publish(tmp_path / "missing.duckdb", serving)
+    assert served(serving)[0] == first.version
+    assert list_versions(serving) == [first.version]
+    assert sorted(p.name for p in serving.parent.iterdir()) == [
+        "serving.duckdb",
+        "serving_versions",
+    ]
+
+
+def test_publication_holds_only_the_marts(quality_copy: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving.duckdb"
+    done = publish(quality_copy, serving)
+    with duckdb.connect(str(serving), read_only=True) as con:
+        schemas = {
+            s for (s,) in con.execute("select distinct schema_name from duckdb_tables()").fetchall()
+        }
+        columns = {c for (c,) in con.execute("select column_name from duckdb_columns()").fetchall()}
+    assert schemas == {"marts", "meta"}
+    assert not {c for c in columns if "hmac" in c or c.startswith("_")}
+    assert done.tables["marts.kpi_values"] == 300105
+
+
+def test_district_file_holds_no_other_district(quality_copy: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving.duckdb"
+    publish(quality_copy, serving)
+    assert len(district_codes(serving)) == 16
+    with pytest.raises(ValueError, match="unknown district codes: 999999"):
+        publish_districts(serving, tmp_path / "districts", ["999999"])
+    written = publish_districts(serving, tmp_path / "districts", ["110105"])
+    path = district_file(tmp_path / "districts", "110105")
+    assert set(written) == {"110105"}
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.execute(f"attach '{serving}' as city (read_only)")
+        with_district = [
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_columns() where database_name = current_database() "
+                "and schema_name = 'marts' and column_name = 'district_code'"
+            ).fetchall()
+        ]
+        assert len(with_district) == 12
+        for table in with_district:
+            found = con.execute(f"select distinct district_code from marts.{table}").fetchall()
+            codes = {c for (c,) in found}
+            assert codes <= {"110105"}, table
+        # rows of the district are all there
+        for table in ("fct_dispute_cases", "fct_service_deliveries", "kpi_values"):
+            here, there = con.execute(
+                f"select (select count(*) from marts.{table}), (select count(*) from "
+                f"city.marts.{table} where district_code = '110105')"
+            ).fetchall()[0]
+            assert here == there > 0, table
+        # tables without a district column are scoped through what they describe
+        strays = con.execute(
+            """
+            select
+                (select count(*) from marts.dim_member where union_id not in
+                    (select union_id from city.marts.dim_union where district_code = '110105')),
+                (select count(*) from marts.bridge_case_claim_types where case_key not in
+                    (select case_key from marts.fct_dispute_cases)),
+                (select count(*) from marts.dim_employer where employer_key not in
+                    (select employer_key from marts.fct_dispute_cases)),
+                (select count(*) from marts.dim_member)
+            """
+        ).fetchall()[0]
+        assert strays[:3] == (0, 0, 0) and strays[3] > 0
+        details = con.execute("select details ->> 'district_code' from meta.publication")
+        assert details.fetchall() == [("110105",)]
