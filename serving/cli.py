@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from serving.districts import publish_districts
-from serving.publish import current_version, list_versions, publish, rollback
+from serving.publish import compact_copy, current_version, list_versions, publish, rollback
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_SERVING = "data/serving.duckdb"
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     dis = sub.add_parser("districts", parents=[common], help="write per-district serving files")
     dis.add_argument("--district", action="append", help="district code (repeatable)")
     dis.add_argument("--out", type=Path, default=Path("data/districts"))
+    small = sub.add_parser("compact", parents=[common], help="copy with small storage blocks")
+    small.add_argument("--to", type=Path, required=True)
     args = parser.parse_args(argv)
 
     if args.command == "publish":
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         current = current_version(args.serving)
         for version in list_versions(args.serving):
             print(f"{version}{'  (serving)' if version == current else ''}")
+    elif args.command == "compact":
+        print(f"{args.to}: {compact_copy(args.serving, args.to):,} bytes")
     elif args.command == "rollback":
         print(f"serving {rollback(args.serving, args.to)}")
     else:
