@@ -9,7 +9,7 @@ EDITABLE_STAMP := $(VENV)/.union-warehouse-editable
 # A project-local Dagster instance: run history, schedules and sensor cursors persist here.
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup dagster-home run ui docs example test lint lock clean
+.PHONY: setup browser dagster-home run ui docs example test lint lock clean
 
 ## setup: create .venv if missing and sync it with requirements.lock (fast when up to date)
 setup:
@@ -20,6 +20,15 @@ setup:
 	@# uv rebuilds a local editable on every call (~1 s); redo it only when pyproject changes.
 	@[ $(EDITABLE_STAMP) -nt pyproject.toml ] \
 		|| { $(UV) pip install --quiet --python $(VENV_PY) -e . --no-deps && touch $(EDITABLE_STAMP); }
+
+## browser: Debian's Chromium and a CJK font for the dashboard render test, when missing and
+## installable (root with apt); elsewhere that test skips and says why
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& { apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null 2>&1 \
+		|| { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends \
+		chromium fonts-wqy-microhei >/dev/null 2>&1; } || echo "browser: could not install chromium"; }; } \
+		|| true
 
 ## dagster-home: the project's Dagster instance (pool limits in orchestration/dagster.yaml)
 dagster-home:
@@ -64,7 +73,7 @@ docs: setup
 	cd dbt_project && ../$(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
 
 ## test: lint Python and SQL, then run the test suite
-test: setup
+test: setup browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint dbt_project --processes 2
 	$(VENV_PY) -m pytest -q

@@ -12,6 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
+from serving.dashboard import write_dashboard
 from serving.districts import publish_districts
 from serving.publish import compact_copy, current_version, list_versions, publish, rollback
 
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     dis = sub.add_parser("districts", parents=[common], help="write per-district serving files")
     dis.add_argument("--district", action="append", help="district code (repeatable)")
     dis.add_argument("--out", type=Path, default=Path("data/districts"))
+    board = sub.add_parser("dashboard", parents=[common], help="write the HTML dashboard")
+    board.add_argument("--out", type=Path, default=Path("data/dashboard.html"))
+    board.add_argument("--year", type=int, help="report year (default: the last complete one)")
     small = sub.add_parser("compact", parents=[common], help="copy with small storage blocks")
     small.add_argument("--to", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -57,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         current = current_version(args.serving)
         for version in list_versions(args.serving):
             print(f"{version}{'  (serving)' if version == current else ''}")
+    elif args.command == "dashboard":
+        print(f"wrote {write_dashboard(args.serving, args.out, args.year)}")
     elif args.command == "compact":
         print(f"{args.to}: {compact_copy(args.serving, args.to):,} bytes")
     elif args.command == "rollback":

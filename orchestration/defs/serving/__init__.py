@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-from orchestration.defs.serving.assets import serving_warehouse
+from orchestration.defs.serving.assets import serving_dashboard, serving_warehouse
 
-defs = dg.Definitions(assets=[serving_warehouse])
+defs = dg.Definitions(assets=[serving_warehouse, serving_dashboard])

@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.defs.dbt.assets import warehouse_dbt
 from orchestration.raw_assets import WAREHOUSE_POOL
 from orchestration.resources import ServingResource, WarehouseResource
+from serving.dashboard import write_dashboard
 from serving.publish import publish
 
 MART_KEYS = sorted(
@@ -39,3 +40,22 @@ def serving_warehouse(
             "rows": done.tables,
         }
     )
+
+
+@dg.asset(
+    key=["serving", "dashboard"],
+    deps=[serving_warehouse],
+    group_name="serving",
+    kinds={"html"},
+    description=(
+        "The work-report dashboard (dashboard.html beside the serving file): the year's KPIs "
+        "as the report lists them, monthly city series and figures by district, as charts."
+    ),
+)
+def serving_dashboard(
+    context: dg.AssetExecutionContext, serving: ServingResource
+) -> dg.MaterializeResult:
+    path = Path(serving.path)
+    out = write_dashboard(path, path.with_name("dashboard.html"))
+    context.log.info(f"dashboard written to {out}")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(out.resolve()))})
