@@ -12,6 +12,7 @@ import pytest
 from orchestration.defs.quality.checks import marts_quality
 from orchestration.defs.serving.assets import MART_KEYS, serving_warehouse
 from orchestration.resources import ServingResource, WarehouseResource
+from serving.publish import list_versions
 
 KPI = dg.AssetKey(["marts", "kpi_values"])
 SERVING = dg.AssetKey(["serving", "warehouse"])
@@ -84,8 +85,9 @@ def test_failing_error_check_keeps_the_previous_publication(
     assert result.get_asset_materialization_events() == []
     assert published(first_publication, NEW_MEMBERS_2024) == before
     assert before[1] > 0
-    leftovers = [p.name for p in first_publication.parent.iterdir()]
-    assert leftovers == ["serving.duckdb"]
+    leftovers = sorted(p.name for p in first_publication.parent.iterdir())
+    assert leftovers == ["serving.duckdb", "serving_versions"]
+    assert len(list_versions(first_publication)) == 1
 
 
 def test_failing_warn_check_still_publishes(quality_copy: Path, first_publication: Path) -> None:
