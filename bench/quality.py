@@ -9,28 +9,15 @@ Sources come from bench/out/sources-sf<scale>/ (made by bench.ingest, or generat
 
 from __future__ import annotations
 
-import os
 import shutil
 
-from bench.ingest import OUT, _run, run_scales, sources
-from bench.warehouse import dbt_build
+from bench.ingest import _run, run_scales
+from bench.warehouse import built_warehouse
 
 
 def bench_scale(scale: float, seed: int) -> dict[str, object]:
-    work = (OUT / f"quality-sf{scale:g}").resolve()
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(sources(scale, seed), work / "sources")
+    work, env = built_warehouse(scale, seed, "quality")
     warehouse = work / "warehouse.duckdb"
-    env = {
-        **os.environ,
-        "UNIONWH_MEMBERSHIP_DB_URL": f"sqlite:///{work / 'sources' / 'membership.db'}",
-        "UNIONWH_DISPUTES_EXPORT_DIR": str(work / "sources" / "disputes"),
-        "UNIONWH_SERVICES_LANDING_DIR": str(work / "sources" / "landing"),
-        "UNIONWH_WAREHOUSE_PATH": str(warehouse),
-        "UNIONWH_PII_KEY": "bench-key",
-    }
-    _run(["ingestion", "load"], env)
-    dbt_build(warehouse, work / "target")
     run = _run(["quality", "run", "--warehouse", str(warehouse)], env)
     checks = run.pop("summary")
     suites = [c for c in checks if "seconds" in c]

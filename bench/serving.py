@@ -7,29 +7,15 @@ dashboard, with wall time, CPU time, peak RSS and file sizes.
 
 from __future__ import annotations
 
-import os
 import shutil
 
-from bench.ingest import OUT, _run, run_scales, sources
-from bench.warehouse import dbt_build
+from bench.ingest import _run, run_scales
+from bench.warehouse import built_warehouse
 
 
 def bench_scale(scale: float, seed: int) -> dict[str, object]:
-    work = (OUT / f"serving-sf{scale:g}").resolve()
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(sources(scale, seed), work / "sources")
+    work, env = built_warehouse(scale, seed, "serving")
     warehouse, serving = work / "warehouse.duckdb", work / "serving.duckdb"
-    env = {
-        **os.environ,
-        "UNIONWH_MEMBERSHIP_DB_URL": f"sqlite:///{work / 'sources' / 'membership.db'}",
-        "UNIONWH_DISPUTES_EXPORT_DIR": str(work / "sources" / "disputes"),
-        "UNIONWH_SERVICES_LANDING_DIR": str(work / "sources" / "landing"),
-        "UNIONWH_WAREHOUSE_PATH": str(warehouse),
-        "UNIONWH_SERVING_PATH": str(serving),
-        "UNIONWH_PII_KEY": "bench-key",
-    }
-    _run(["ingestion", "load"], env)
-    dbt_build(warehouse, work / "target")
     row: dict[str, object] = {"scale": scale}
     row["publish"] = _run(["serving", "publish"], env)
     row["districts"] = _run(["serving", "districts", "--out", str(work / "districts")], env)

@@ -57,20 +57,35 @@ def dbt_build(warehouse: Path, target: Path) -> dict[str, float]:
     return {"wall_s": round(time.perf_counter() - start, 1)}
 
 
-def bench_scale(scale: float, seed: int) -> dict[str, object]:
-    src = sources(scale, seed)
-    work = (OUT / f"warehouse-sf{scale:g}").resolve()
+def workspace(scale: float, seed: int, name: str) -> tuple[Path, dict[str, str]]:
+    """A private copy of the scale's sources in ``bench/out/<name>-sf<scale>/``; returns the
+    work directory and the ``UNIONWH_*`` environment pointing into it."""
+    work = (OUT / f"{name}-sf{scale:g}").resolve()
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(src, work / "sources")
-    warehouse = work / "warehouse.duckdb"
+    shutil.copytree(sources(scale, seed), work / "sources")
     env = {
         **os.environ,
         "UNIONWH_MEMBERSHIP_DB_URL": f"sqlite:///{work / 'sources' / 'membership.db'}",
         "UNIONWH_DISPUTES_EXPORT_DIR": str(work / "sources" / "disputes"),
         "UNIONWH_SERVICES_LANDING_DIR": str(work / "sources" / "landing"),
-        "UNIONWH_WAREHOUSE_PATH": str(warehouse),
+        "UNIONWH_WAREHOUSE_PATH": str(work / "warehouse.duckdb"),
+        "UNIONWH_SERVING_PATH": str(work / "serving.duckdb"),
         "UNIONWH_PII_KEY": "bench-key",
     }
+    return work, env
+
+
+def built_warehouse(scale: float, seed: int, name: str) -> tuple[Path, dict[str, str]]:
+    """``workspace`` with the sources loaded and the warehouse built by dbt."""
+    work, env = workspace(scale, seed, name)
+    _run(["ingestion", "load"], env)
+    dbt_build(work / "warehouse.duckdb", work / "target")
+    return work, env
+
+
+def bench_scale(scale: float, seed: int) -> dict[str, object]:
+    work, env = workspace(scale, seed, "warehouse")
+    warehouse = work / "warehouse.duckdb"
     row: dict[str, object] = {"scale": scale}
     _run(["ingestion", "load"], env)
     row["full_build"] = dbt_build(warehouse, work / "target")
