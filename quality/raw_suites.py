@@ -204,55 +204,24 @@ def _reference_suite(entity: Entity, name: str, column: str, target: Entity, set
     )
 
 
-CASE_UNION_KNOWN = _reference_suite(
-    ENTITIES["case"],
-    "handling_union_known",
-    "handling_union_id",
-    ENTITIES["union_org"],
-    "case_handling_union_min",
-)
-DELIVERY_UNION_KNOWN = _reference_suite(
-    ENTITIES["delivery"], "union_known", "union_id", ENTITIES["union_org"], "delivery_union_min"
-)
-HOTLINE_CASE_RESOLVES = _reference_suite(
-    ENTITIES["hotline_request"],
-    "linked_case_resolves",
-    "linked_case_id",
-    ENTITIES["case"],
-    "hotline_linked_case_min",
-)
-HOTLINE_UNION_KNOWN = _reference_suite(
-    ENTITIES["hotline_request"],
-    "assigned_union_known",
-    "assigned_union_id",
-    ENTITIES["union_org"],
-    "hotline_assigned_union_min",
-)
-DELIVERY_MEMBER_KNOWN = _reference_suite(
-    ENTITIES["delivery"], "member_known", "member_id", ENTITIES["member"], "delivery_member_min"
-)
-DELIVERY_PROGRAM_KNOWN = _reference_suite(
-    ENTITIES["delivery"],
-    "program_known",
-    "program_code",
-    ENTITIES["program"],
-    "delivery_program_min",
-)
-DELIVERY_STATION_KNOWN = _reference_suite(
-    ENTITIES["delivery"],
-    "station_known",
-    "station_id",
-    ENTITIES["station"],
-    "delivery_station_min",
-)
-
-STATION_VISIT_STATION_KNOWN = _reference_suite(
-    ENTITIES["station_visit"],
-    "station_known",
-    "station_id",
-    ENTITIES["station"],
-    "station_visit_station_min",
-)
+# Cross-source references: (entity, check, column, target entity, reconciliation band).
+_REFERENCES = (
+    ("case", "handling_union_known", "handling_union_id", "union_org", "case_handling_union_min"),
+    ("delivery", "union_known", "union_id", "union_org", "delivery_union_min"),
+    ("hotline_request", "linked_case_resolves", "linked_case_id", "case",
+     "hotline_linked_case_min"),
+    ("hotline_request", "assigned_union_known", "assigned_union_id", "union_org",
+     "hotline_assigned_union_min"),
+    ("delivery", "member_known", "member_id", "member", "delivery_member_min"),
+    ("delivery", "program_known", "program_code", "program", "delivery_program_min"),
+    ("delivery", "station_known", "station_id", "station", "delivery_station_min"),
+    ("station_visit", "station_known", "station_id", "station", "station_visit_station_min"),
+)  # fmt: skip
+REFERENCE_SUITES = [
+    _reference_suite(ENTITIES[entity], name, column, ENTITIES[target], band)
+    for entity, name, column, target, band in _REFERENCES
+]
+CASE_UNION_KNOWN, DELIVERY_UNION_KNOWN, HOTLINE_CASE_RESOLVES = REFERENCE_SUITES[:3]
 
 NEW_FORM_JOIN_SHARE = Suite(
     name="new_form_join_share",
@@ -325,14 +294,7 @@ def raw_suites() -> list[Suite]:
         UNION_VALIDITY,
         CASE_VALIDITY,
         HOTLINE_VALIDITY,
-        CASE_UNION_KNOWN,
-        DELIVERY_UNION_KNOWN,
-        HOTLINE_CASE_RESOLVES,
-        HOTLINE_UNION_KNOWN,
-        DELIVERY_MEMBER_KNOWN,
-        DELIVERY_PROGRAM_KNOWN,
-        DELIVERY_STATION_KNOWN,
-        STATION_VISIT_STATION_KNOWN,
+        *REFERENCE_SUITES,
         NEW_FORM_JOIN_SHARE,
         CASE_OUTCOME_MIX,
     ]
