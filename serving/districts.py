@@ -55,33 +55,42 @@ def district_file(out_dir: Path, district: str) -> Path:
     return out_dir / f"serving_{district}.duckdb"
 
 
-def _filter(con: duckdb.DuckDBPyConnection, schema: str, name: str, district: str) -> str:
-    columns = {
-        c
-        for (c,) in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_catalog = 'src' and table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()
-    }
-    d = "'" + district.replace("'", "''") + "'"
-    if name in _SCOPED:
-        return _SCOPED[name].format(d=d)
-    if "district_code" in columns:
-        return f"district_code = {d}"
-    return "true"
+def _scoped_selects(serving: Path) -> dict[tuple[str, str], str]:
+    """Each published table's select, with ``{d}`` where the district literal goes."""
+    with duckdb.connect() as con:
+        con.execute(f"attach {literal(serving.resolve())} as src (read_only)")
+        with_district = {
+            (schema, name)
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.columns "
+                "where table_catalog = 'src' and column_name = 'district_code'"
+            ).fetchall()
+        }
+        selects = {}
+        for schema, name in published_tables(con, "src"):
+            if name in _SCOPED:
+                where = _SCOPED[name]
+            elif (schema, name) in with_district:
+                where = "district_code = {d}"
+            else:
+                where = "true"
+            selects[(schema, name)] = (
+                f"select * from src.{quote(schema)}.{quote(name)} where {where}"
+            )
+        return selects
 
 
 def publish_districts(serving: Path, out_dir: Path, districts: list[str] | None = None) -> dict:
     """Write one file per district (all districts by default); returns rows per file."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    chosen = districts or district_codes(serving)
-    known = set(district_codes(serving))
-    unknown = sorted(set(chosen) - known)
+    known = district_codes(serving)
+    chosen = districts or known
+    unknown = sorted(set(chosen) - set(known))
     if unknown:
         raise ValueError(f"unknown district codes: {', '.join(unknown)}")
     with duckdb.connect(str(serving), read_only=True) as source:
         (version,) = source.execute("select version from meta.publication").fetchall()[0]
+    templates = _scoped_selects(serving)
     written: dict[str, dict[str, int]] = {}
     for district in chosen:
         target = district_file(out_dir, district)
@@ -90,14 +99,8 @@ def publish_districts(serving: Path, out_dir: Path, districts: list[str] | None 
         try:
             with duckdb.connect(str(staged), config=SERVING_STORAGE) as con:
                 con.execute(f"attach {literal(serving.resolve())} as src (read_only)")
-                selects = {
-                    (schema, name): (
-                        f"select * from src.{quote(schema)}.{quote(name)} "
-                        f"where {_filter(con, schema, name, district)}"
-                    )
-                    for schema, name in published_tables(con, "src")
-                }
-                tables = write_tables(con, selects)
+                d = literal(district)
+                tables = write_tables(con, {k: t.format(d=d) for k, t in templates.items()})
                 con.execute("detach src")
                 record_publication(
                     con, version, datetime.now(UTC).replace(tzinfo=None), tables,

@@ -39,8 +39,8 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+def literal(value: str | Path) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def versions_dir(serving: Path) -> Path:
@@ -97,14 +97,11 @@ def record_publication(
 
 
 def published_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
-    return [
-        (schema, name)
-        for schema, name in con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = ? and table_schema in ? order by all",
-            [catalog, list(PUBLISHED_SCHEMAS)],
-        ).fetchall()
-    ]
+    return con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_catalog = ? and table_schema in ? order by all",
+        [catalog, list(PUBLISHED_SCHEMAS)],
+    ).fetchall()
 
 
 def publish(warehouse: Path, serving: Path, keep: int | None = None) -> Publication:

@@ -38,8 +38,8 @@ def test_versions_rollback_and_pruning(quality_copy: Path, tmp_path: Path) -> No
     second = publish(quality_copy, serving)
     assert list_versions(serving) == [second.version, first.version]
     assert current_version(serving) == second.version
-    assert served(serving)[1] == served(serving)[1]
-    new_value = served(serving)[1]
+    served_version, new_value = served(serving)
+    assert served_version == second.version
 
     assert rollback(serving) == first.version
     assert served(serving) == (first.version, new_value - 1)
