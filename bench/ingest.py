@@ -13,33 +13,17 @@ import json
 import os
 import platform
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bench.measure import measure, python_module
 
 OUT = Path("bench/out")
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> dict[str, object]:
-    """Run ``python -m <args>`` and measure that one process (wait4 gives its own rusage)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
-    )
-    assert proc.stdout is not None
-    stdout = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise RuntimeError(f"{args} failed ({proc.returncode}):\n{stdout[-3000:]}")
-    return {
-        "wall_s": round(time.perf_counter() - start, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "peak_rss_gib": round(usage.ru_maxrss / 1024**2, 2),
-        "summary": [json.loads(line) for line in stdout.splitlines() if line.startswith('{"')],
-    }
+    """Run ``python -m <args>`` and measure that one process."""
+    return measure(python_module(args), env)
 
 
 def sources(scale: float, seed: int) -> Path:
