@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
+from ingestion.arrow_reads import sqlite_arrow
 from ingestion.batches import (
     WATERMARK_OVERLAP,
     entity_rows,
@@ -81,6 +82,11 @@ def _read_text(
         else:
             query = query.where(cursor >= sa.bindparam("since", since, type_=sa.DateTime))
     schema = {c.name: pl.String for c in table.columns}
+    arrow = sqlite_arrow(engine, _blank_for_null(query, table))
+    if arrow is not None:
+        return pl.from_arrow(arrow).with_columns(
+            pl.col(name).replace("", None) for name in schema
+        )  # type: ignore[union-attr]
     chunks: list[pl.DataFrame] = []
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(query)
@@ -89,8 +95,19 @@ def _read_text(
     return pl.concat(chunks) if chunks else pl.DataFrame(schema=schema)
 
 
+def _blank_for_null(query: sa.Select, table: sa.Table) -> sa.Select:
+    """``query`` with '' for null: Arrow readers type a column by its first batch, where an
+    all-null column would read as an integer; the validation reads '' as null anyway."""
+    return query.with_only_columns(
+        *(sa.func.coalesce(sa.cast(c, sa.String), "").label(c.name) for c in table.columns)
+    )
+
+
 def _source_keys(engine: sa.Engine, entity: Entity) -> pl.Series:
     query = sa.select(sa.cast(sa.column(entity.key), sa.String)).select_from(sa.table(entity.name))
+    arrow = sqlite_arrow(engine, query)
+    if arrow is not None:
+        return pl.Series("_record_key", arrow.column(0), dtype=pl.String)
     with engine.connect() as conn:
         keys = conn.execute(query).scalars().all()
     return pl.Series("_record_key", keys, dtype=pl.String)
