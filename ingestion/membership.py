@@ -3,8 +3,9 @@
 Why SQLAlchemy Core and not dlt's ``sql_database``: every row has to be validated, and its
 ID number and phone replaced by keyed pseudonyms, before anything is written to disk; dlt's
 extract step persists rows to local load packages first. A plain ``select`` of the contract
-columns cast to text, streamed in chunks into polars, is also the fastest path at SF1 and
-behaves the same on SQLite, PostgreSQL and MariaDB.
+columns cast to text behaves the same on SQLite, PostgreSQL and MariaDB; from a SQLite file
+(the default) it runs through ADBC straight into Arrow (``ingestion.arrow_reads``), elsewhere
+through SQLAlchemy in chunks into polars.
 
 Incremental: ``updated_at`` (``recorded_at`` for the append-only events) from the last
 watermark minus ``WATERMARK_OVERLAP``; rows identical to what raw already holds are dropped.
