@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingestion import disputes, membership, services
 from ingestion.raw_store import EntityResult, RawStore
-from orchestration.resources import ENV_RAW_DIR, PipelineSettings
+from orchestration.settings import ENV_RAW_DIR, PipelineSettings
 
 
 def _loaders(settings: PipelineSettings) -> dict[str, Callable[[RawStore], list[EntityResult]]]:
