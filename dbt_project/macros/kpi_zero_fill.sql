@@ -13,7 +13,7 @@
         cast({{ spine }}.period_grain as varchar) as period_grain,
         cast({{ spine }}.period_start as date) as period_start,
         cast({{ spine }}.district_code as varchar) as district_code,
-        {{ value or 'cast(coalesce(' ~ kpi_values ~ '.value, 0) as double)' }} as value
+        {{ value or 'cast(coalesce(' ~ kpi_values ~ '.value, 0) as double precision)' }} as value
     from {{ spine }}
     left join {{ kpi_values }}
         on

@@ -7,7 +7,8 @@
     (_deleted_at) for the last version of a deleted row, or 9999-12-31 while current.
     Versions with equal updated_at collapse to the one committed last (as the raw current
     views do). Renders a select (use it as a CTE body) of every column of `versions` plus
-    version_number, next_updated_at, deleted_at, is_deleted, valid_from, valid_to, is_current.
+    rank_at_updated_at (always 1), version_number, next_updated_at, deleted_at, is_deleted,
+    valid_from, valid_to, is_current.
     `versions` is the history relation or CTE, `current` the current-view relation or CTE
     (with _is_deleted, _deleted_at), `key` the natural key column.
 -#}
@@ -37,12 +38,15 @@
                 partition by {{ key }} order by updated_at
             ) as next_updated_at
         from (
-            select * from {{ versions }}
-            qualify row_number() over (
-                partition by {{ key }}, updated_at
-                order by _load_id desc, _source_file desc nulls last, _source_line desc nulls last
-            ) = 1
-        ) as distinct_versions
+            select
+                *,
+                row_number() over (
+                    partition by {{ key }}, updated_at
+                    order by _load_id desc, _source_file desc nulls last, _source_line desc nulls last
+                ) as rank_at_updated_at
+            from {{ versions }}
+        ) as ranked_versions
+        where rank_at_updated_at = 1
     ) as sequenced
     left join (
         select

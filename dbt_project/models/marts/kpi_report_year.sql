@@ -17,7 +17,7 @@ city_years as (
     select
         kpi_code,
         value,
-        year(period_start) as report_year
+        {{ date_part_number('year', 'period_start') }} as report_year
     from kpi_values
     where period_grain = 'year' and district_code = 'ALL'
 ),
@@ -34,16 +34,16 @@ final as (
         case
             when city_years.value is null then null
             when catalogue.unit = 'rate'
-                then printf('%.1f%%', city_years.value * 100)
+                then {{ format_fixed('city_years.value * 100', 1, '%') }}
             when catalogue.unit = 'yuan' and city_years.value >= 1e8
-                then printf('%.2f亿元', city_years.value / 1e8)
+                then {{ format_fixed('city_years.value / 1e8', 2, '亿元') }}
             when catalogue.unit = 'yuan'
-                then printf('%.2f万元', city_years.value / 1e4)
+                then {{ format_fixed('city_years.value / 1e4', 2, '万元') }}
             when catalogue.unit = 'person_times' and city_years.value >= 1e4
-                then printf('%.2f万人次', city_years.value / 1e4)
+                then {{ format_fixed('city_years.value / 1e4', 2, '万人次') }}
             when catalogue.unit = 'person_times'
-                then printf('%d人次', city_years.value::bigint)
-            else printf('%d', city_years.value::bigint)
+                then {{ format_integer('city_years.value', '人次') }}
+            else {{ format_integer('city_years.value') }}
         end as value_zh
     from city_years
     inner join catalogue on city_years.kpi_code = catalogue.kpi_code

@@ -16,11 +16,12 @@ service_kpis as (
     select * from {{ ref('int_service_kpis_aggregated') }}
 ),
 
+-- Each has kpi_code, period_grain, period_start, district_code, value (kpi_zero_fill).
 unioned as (
     select * from membership_kpis
-    union all by name
+    union all
     select * from dispute_kpis
-    union all by name
+    union all
     select * from service_kpis
 ),
 
@@ -30,7 +31,7 @@ final as (
         cast(period_grain as varchar) as period_grain,
         cast(period_start as date) as period_start,
         cast(district_code as varchar) as district_code,
-        cast(value as double) as value  -- noqa: RF04
+        cast(value as double precision) as value  -- noqa: RF04
     from unioned
 )
 

@@ -84,16 +84,15 @@ joined as (
 durations as (
     select
         *,
-        date_diff(
-            'day', received_on, cast(mediation_ended_at as date)
-        ) as mediation_days,
-        date_diff(
-            'day', cast(arbitration_filed_at as date), cast(arbitration_accepted_at as date)
-        ) as arbitration_acceptance_days,
-        date_diff(
-            'day', cast(arbitration_accepted_at as date), cast(award_issued_at as date)
-        ) as award_days,
-        date_diff('day', received_on, closed_on) as case_days
+        {{ date_difference('day', 'received_on', 'cast(mediation_ended_at as date)') }}
+            as mediation_days,
+        {{ date_difference(
+            'day', 'cast(arbitration_filed_at as date)', 'cast(arbitration_accepted_at as date)'
+        ) }} as arbitration_acceptance_days,
+        {{ date_difference(
+            'day', 'cast(arbitration_accepted_at as date)', 'cast(award_issued_at as date)'
+        ) }} as award_days,
+        {{ date_difference('day', 'received_on', 'closed_on') }} as case_days
     from joined
 ),
 

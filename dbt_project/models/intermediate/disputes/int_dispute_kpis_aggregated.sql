@@ -105,7 +105,8 @@ record_periods as (
         kpi_records.amount,
         kpi_records.is_closed,
         grains.period_grain,
-        cast(date_trunc(grains.period_grain, kpi_records.record_on) as date) as period_start
+        cast({{ trunc_date('grains.period_grain', 'kpi_records.record_on') }} as date)
+            as period_start
     from kpi_records
     cross join grains
 ),
@@ -163,10 +164,10 @@ final as (
         case spine.unit
             when 'rate'
                 then
-                    cast(aggregated.closed_count as double)
-                    / cast(nullif(aggregated.record_count, 0) as double)
-            when 'yuan' then cast(coalesce(aggregated.amount_sum, 0) as double)
-            else cast(coalesce(aggregated.record_count, 0) as double)
+                    cast(aggregated.closed_count as double precision)
+                    / cast(nullif(aggregated.record_count, 0) as double precision)
+            when 'yuan' then cast(coalesce(aggregated.amount_sum, 0) as double precision)
+            else cast(coalesce(aggregated.record_count, 0) as double precision)
         end") }}
 )
 

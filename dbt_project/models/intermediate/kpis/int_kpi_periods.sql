@@ -75,18 +75,21 @@ grains as (
         grain.period_grain,
         grain.step
     from (
-        values ('year', interval 1 year), ('quarter', interval 3 month), ('month', interval 1 month)
+        values
+        ('year', interval '1 year'),
+        ('quarter', interval '3 months'),
+        ('month', interval '1 month')
     ) as grain (period_grain, step)
 ),
 
 periods as (
     select
         grains.period_grain,
-        cast(unnest(generate_series(
-            date_trunc(grains.period_grain, bounds.first_day),
-            bounds.last_day,
-            grains.step
-        )) as date) as period_start,
+        cast({{ date_series(
+            trunc_date('grains.period_grain', 'bounds.first_day'),
+            'bounds.last_day',
+            'grains.step'
+        ) }} as date) as period_start,
         grains.step
     from grains
     cross join bounds
@@ -96,7 +99,7 @@ final as (
     select
         period_grain,
         period_start,
-        cast(period_start + step - interval 1 day as date) as period_end
+        cast(period_start + step - interval '1 day' as date) as period_end
     from periods
 )
 

@@ -15,12 +15,19 @@ unions as (
     select * from {{ ref('stg_membership__unions') }}
 ),
 
+ranked_events as (
+    select
+        *,
+        row_number() over (
+            partition by member_id, event_date
+            order by recorded_at desc, event_id desc
+        ) as rank_in_day
+    from events
+),
+
 last_event_per_day as (
-    select * from events
-    qualify row_number() over (
-        partition by member_id, event_date
-        order by recorded_at desc, event_id desc
-    ) = 1
+    select * from ranked_events
+    where rank_in_day = 1
 ),
 
 intervals as (

@@ -31,7 +31,7 @@ aged as (
 derived as (
     select
         *,
-        year(birth_date) as birth_year,
+        {{ date_part_number('year', 'birth_date') }} as birth_year,
         case
             when age_years < 25 then '<25'
             when age_years < 35 then '25-34'

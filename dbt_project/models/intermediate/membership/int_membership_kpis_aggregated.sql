@@ -102,7 +102,8 @@ records_by_period as (
         counted_records.kpi_code,
         counted_records.district_code,
         grains.period_grain,
-        cast(date_trunc(grains.period_grain, counted_records.record_date) as date) as period_start
+        cast({{ trunc_date('grains.period_grain', 'counted_records.record_date') }} as date)
+            as period_start
     from counted_records
     cross join (values ('year'), ('quarter'), ('month')) as grains (period_grain)
 ),
@@ -187,8 +188,9 @@ stock_values as (
 ),
 
 kpi_values as (
+    -- Both have kpi_code, period_grain, period_start, district_code, value in this order.
     select * from flow_values
-    union all by name
+    union all
     select * from stock_values
 ),
 

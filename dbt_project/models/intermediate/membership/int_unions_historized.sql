@@ -22,7 +22,7 @@ versioned as (
 derived as (
     select
         *,
-        not list_contains(_quality_flags, 'invalid_uscc_check') as has_valid_uscc
+        not {{ list_contains_value('_quality_flags', "'invalid_uscc_check'") }} as has_valid_uscc
     from versioned
 ),
 

@@ -28,7 +28,7 @@ categorised as (
 
 final as (
     select
-        cast(date_trunc('month', delivered_on) as date) as month_start,
+        cast({{ trunc_date("'month'", 'delivered_on') }} as date) as month_start,
         district_code,
         program_category,
         beneficiary_group,
@@ -36,7 +36,7 @@ final as (
         count(*) as deliveries,
         sum(person_times) as person_times
     from categorised
-    group by all
+    group by month_start, district_code, program_category, beneficiary_group, channel
 )
 
 select * from final

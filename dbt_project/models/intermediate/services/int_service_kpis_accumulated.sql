@@ -35,7 +35,7 @@ grains as (
 ),
 
 first_month as (
-    select min(period_start) as month_start
+    select min(period_start) as first_month_start
     from periods
     where period_grain = 'month'
 ),
@@ -61,25 +61,26 @@ increments as (
 monthly_increments as (
     select
         increments.kpi_code,
-        cast(date_trunc('month', greatest(increments.counted_on, first_month.month_start)) as date)
-            as month_start,
+        cast({{ trunc_date(
+            "'month'", 'greatest(increments.counted_on, first_month.first_month_start)'
+        ) }} as date) as month_start,
         sum(increments.amount) as amount
     from increments
     cross join first_month
     where increments.counted_on is not null
-    group by all
+    group by increments.kpi_code, month_start
 ),
 
 period_increments as (
     select
         monthly_increments.kpi_code,
         grains.period_grain,
-        cast(date_trunc(grains.period_grain, monthly_increments.month_start) as date)
+        cast({{ trunc_date('grains.period_grain', 'monthly_increments.month_start') }} as date)
             as period_start,
         sum(monthly_increments.amount) as amount
     from monthly_increments
     cross join grains
-    group by all
+    group by monthly_increments.kpi_code, grains.period_grain, period_start
 ),
 
 spine as (
@@ -115,7 +116,7 @@ final as (
         period_grain,
         period_start,
         'ALL' as district_code,
-        cast(stock as double) as value  -- noqa: RF04
+        cast(stock as double precision) as value  -- noqa: RF04
     from accumulated
 )
 

@@ -62,12 +62,13 @@ by_district as (
     select
         monthly.kpi_code,
         grains.period_grain,
-        cast(date_trunc(grains.period_grain, monthly.month_start) as date) as period_start,
+        cast({{ trunc_date('grains.period_grain', 'monthly.month_start') }} as date)
+            as period_start,
         monthly.district_code,
         sum(monthly.person_times) as person_times
     from monthly
     cross join grains
-    group by all
+    group by monthly.kpi_code, grains.period_grain, period_start, monthly.district_code
 ),
 
 city as (
@@ -78,7 +79,7 @@ city as (
         'ALL' as district_code,
         sum(person_times) as person_times
     from by_district
-    group by all
+    group by kpi_code, period_grain, period_start
 ),
 
 final as (
@@ -87,7 +88,7 @@ final as (
         period_grain,
         period_start,
         district_code,
-        cast(person_times as double) as value  -- noqa: RF04
+        cast(person_times as double precision) as value  -- noqa: RF04
     from by_district
     where district_code is not null
 
@@ -98,7 +99,7 @@ final as (
         period_grain,
         period_start,
         district_code,
-        cast(person_times as double) as value  -- noqa: RF04
+        cast(person_times as double precision) as value  -- noqa: RF04
     from city
 )
 

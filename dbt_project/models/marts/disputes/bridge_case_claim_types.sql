@@ -11,16 +11,25 @@ dim_claim_types as (
     select * from {{ ref('dim_claim_type') }}
 ),
 
+ranked as (
+    select
+        case_id,
+        claim_type,
+        claim_type_ordinal,
+        row_number() over (
+            partition by case_id, claim_type
+            order by claim_type_ordinal
+        ) as rank_in_case
+    from claim_types
+),
+
 deduplicated as (
     select
         case_id,
         claim_type,
         claim_type_ordinal
-    from claim_types
-    qualify row_number() over (
-        partition by case_id, claim_type
-        order by claim_type_ordinal
-    ) = 1
+    from ranked
+    where rank_in_case = 1
 ),
 
 final as (
@@ -33,7 +42,8 @@ final as (
         deduplicated.claim_type_ordinal = min(deduplicated.claim_type_ordinal) over (
             partition by deduplicated.case_id
         ) as is_listed_first,
-        1.0 / count(*) over (partition by deduplicated.case_id) as weighting_factor
+        cast(1 as double precision) / count(*) over (partition by deduplicated.case_id)
+            as weighting_factor
     from deduplicated
     left join dim_claim_types on deduplicated.claim_type = dim_claim_types.claim_type
 )

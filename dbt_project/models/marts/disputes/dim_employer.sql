@@ -12,18 +12,28 @@ industries as (
     select * from {{ ref('industries') }}
 ),
 
+ranked_cases as (
+    select
+        employer_uscc,
+        employer_name,
+        employer_industry_code,
+        employer_uscc_is_valid,
+        row_number() over (
+            partition by employer_uscc
+            order by updated_at desc, case_id desc
+        ) as recency_rank
+    from cases
+    where employer_uscc is not null
+),
+
 latest_per_employer as (
     select
         employer_uscc,
         employer_name,
         employer_industry_code,
         employer_uscc_is_valid
-    from cases
-    where employer_uscc is not null
-    qualify row_number() over (
-        partition by employer_uscc
-        order by updated_at desc, case_id desc
-    ) = 1
+    from ranked_cases
+    where recency_rank = 1
 ),
 
 known as (
@@ -52,7 +62,10 @@ final as (
         'employer_name': "'未知'",
         'industry_name_zh': "'未知'",
         'industry_name_en': "'Unknown'"
-    }) }}
+    }, columns=[
+        'employer_key', 'employer_uscc', 'employer_name', 'industry_code', 'industry_section',
+        'industry_name_zh', 'industry_name_en', 'uscc_is_valid', 'registration_division_code',
+    ]) }}
 )
 
 select * from final

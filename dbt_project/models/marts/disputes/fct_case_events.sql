@@ -28,14 +28,15 @@ final as (
         case_events.event_on,
         cases.district_code,
         cases.handling_union_id,
-        date_diff('day', cases.received_on, case_events.event_on) as days_since_received,
-        date_diff(
+        {{ date_difference('day', 'cases.received_on', 'case_events.event_on') }}
+            as days_since_received,
+        {{ date_difference(
             'day',
-            lag(case_events.event_on) over (
+            'lag(case_events.event_on) over (
                 partition by case_events.case_id order by case_events.event_ordinal
-            ),
-            case_events.event_on
-        ) as days_since_previous_event,
+            )',
+            'case_events.event_on'
+        ) }} as days_since_previous_event,
         row_number() over (
             partition by case_events.case_id, case_events.event_type
             order by case_events.event_ordinal

@@ -49,9 +49,11 @@ final as (
         requests.caller_member_id is not null as is_member_caller,
         requests.request_status = 'CLOSED' as is_closed,
         requests.closed_at <= requests.due_at as is_closed_on_time,
-        date_diff('second', requests.received_at, requests.closed_at) / 3600.0
+        {{ date_difference('second', 'requests.received_at', 'requests.closed_at') }}
+        / cast(3600 as double precision)
             as handling_hours,
-        date_diff('day', requests.received_on, requests.closed_on) as handling_days
+        {{ date_difference('day', 'requests.received_on', 'requests.closed_on') }}
+            as handling_days
     from requests
     left join channels on requests.channel = channels.channel
     left join categories on requests.category = categories.category

@@ -17,42 +17,49 @@ bounds as (
 ),
 
 days as (
-    select cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as date_day
+    select
+        cast({{ date_series('first_day', 'last_day', "interval '1 day'") }} as date) as date_day
     from bounds
 ),
 
 attributes as (
     select
         date_day,
-        cast(strftime(date_day, '%Y%m%d') as integer) as date_key,
-        cast(date_trunc('week', date_day) as date) as week_start,
-        cast(date_trunc('month', date_day) as date) as month_start,
-        cast(last_day(date_day) as date) as month_end,
-        cast(date_trunc('quarter', date_day) as date) as quarter_start,
-        cast(date_trunc('year', date_day) as date) as year_start,
-        year(date_day) as year_number,
-        quarter(date_day) as quarter_number,
-        month(date_day) as month_number,
-        day(date_day) as day_of_month,
-        dayofyear(date_day) as day_of_year,
-        isodow(date_day) as day_of_week,
-        strftime(date_day, '%A') as day_name_en,
-        strftime(date_day, '%B') as month_name_en,
-        isoyear(date_day) as iso_year,
-        week(date_day) as iso_week,
-        strftime(date_day, '%Y-%m') as calendar_month,
-        year(date_day) || '-Q' || quarter(date_day) as calendar_quarter,
-        isodow(date_day) in (6, 7) as is_weekend,
-        date_day = last_day(date_day) as is_month_end,
-        month(date_day) in (12, 1, 2) as is_winter,
-        month(date_day) in (6, 7, 8) as is_summer,
+        {{ date_key('date_day') }} as date_key,
+        cast({{ trunc_date("'week'", 'date_day') }} as date) as week_start,
+        cast({{ trunc_date("'month'", 'date_day') }} as date) as month_start,
+        cast({{ month_end('date_day') }} as date) as month_end,
+        cast({{ trunc_date("'quarter'", 'date_day') }} as date) as quarter_start,
+        cast({{ trunc_date("'year'", 'date_day') }} as date) as year_start,
+        {{ date_part_number('year', 'date_day') }} as year_number,
+        {{ date_part_number('quarter', 'date_day') }} as quarter_number,
+        {{ date_part_number('month', 'date_day') }} as month_number,
+        {{ date_part_number('day', 'date_day') }} as day_of_month,
+        {{ date_part_number('dayofyear', 'date_day') }} as day_of_year,
+        {{ date_part_number('isodow', 'date_day') }} as day_of_week,
+        {{ format_date('date_day', '%A') }} as day_name_en,
+        {{ format_date('date_day', '%B') }} as month_name_en,
+        {{ date_part_number('isoyear', 'date_day') }} as iso_year,
+        {{ date_part_number('week', 'date_day') }} as iso_week,
+        {{ format_date('date_day', '%Y-%m') }} as calendar_month
+    from days
+),
+
+derived as (
+    select
+        *,
+        year_number || '-Q' || quarter_number as calendar_quarter,
+        day_of_week in (6, 7) as is_weekend,
+        date_day = month_end as is_month_end,
+        month_number in (12, 1, 2) as is_winter,
+        month_number in (6, 7, 8) as is_summer,
         case
-            when month(date_day) in (12, 1, 2) then 'winter'
-            when month(date_day) in (3, 4, 5) then 'spring'
-            when month(date_day) in (6, 7, 8) then 'summer'
+            when month_number in (12, 1, 2) then 'winter'
+            when month_number in (3, 4, 5) then 'spring'
+            when month_number in (6, 7, 8) then 'summer'
             else 'autumn'
         end as season
-    from days
+    from attributes
 ),
 
 final as (
@@ -81,7 +88,7 @@ final as (
         season,
         is_winter,
         is_summer
-    from attributes
+    from derived
 )
 
 select * from final

@@ -24,7 +24,9 @@ final as (
         'district_name_zh': "'未知'",
         'district_name_en': "'Unknown'",
         'is_unknown': 'true'
-    }) }}
+    }, columns=[
+        'district_key', 'district_code', 'district_name_zh', 'district_name_en', 'is_unknown',
+    ]) }}
 )
 
 select * from final

@@ -59,7 +59,10 @@ final as (
         'industry_name_zh': "'未知'",
         'industry_name_en': "'Unknown'",
         'is_unknown': 'true'
-    }) }}
+    }, columns=[
+        'industry_key', 'industry_code', 'industry_name_zh', 'industry_name_en', 'section_code',
+        'section_name_zh', 'section_name_en', 'is_unknown',
+    ]) }}
 )
 
 select * from final

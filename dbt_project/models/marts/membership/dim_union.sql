@@ -87,7 +87,16 @@ final as (
         'is_deleted': 'false',
         'union_name': "'未知工会'",
         'is_unknown': 'true'
-    }) }}
+    }, columns=[
+        'union_key', 'union_id', 'version_number', 'valid_from', 'valid_to', 'is_current',
+        'is_deleted', 'union_uscc', 'has_valid_uscc', 'union_name', 'union_type',
+        'union_type_label_zh', 'union_type_label_en', 'employer_uscc', 'employer_name',
+        'unit_category_code', 'unit_category_name_zh', 'unit_category_name_en', 'industry_code',
+        'industry_name_zh', 'industry_name_en', 'industry_section_code', 'district_code',
+        'district_name_zh', 'district_name_en', 'parent_union_id', 'founded_on', 'headcount',
+        'union_status', 'union_status_label_zh', 'union_status_label_en', 'dissolved_on',
+        'is_unknown',
+    ]) }}
 )
 
 select * from final

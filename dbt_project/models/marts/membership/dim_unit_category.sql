@@ -24,7 +24,10 @@ final as (
         'unit_category_name_zh': "'未知'",
         'unit_category_name_en': "'Unknown'",
         'is_unknown': 'true'
-    }) }}
+    }, columns=[
+        'unit_category_key', 'unit_category_code', 'unit_category_name_zh', 'unit_category_name_en',
+        'is_unknown',
+    ]) }}
 )
 
 select * from final

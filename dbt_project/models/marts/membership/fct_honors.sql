@@ -28,7 +28,7 @@ dim_district as (
 dated_honors as (
     select
         *,
-        cast(awarded_on as timestamp) + interval 1 day as as_of
+        cast(awarded_on as timestamp) + interval '1 day' as as_of
     from honors
 ),
 
@@ -51,7 +51,7 @@ final as (
     select
         dated_honors.honor_id,
         dated_honors.awarded_on,
-        cast(strftime(dated_honors.awarded_on, '%Y%m%d') as integer) as awarded_date_key,
+        {{ date_key('dated_honors.awarded_on') }} as awarded_date_key,
         coalesce(union_versions.union_key, {{ unknown_key() }}) as union_key,
         coalesce(member_versions.member_key, {{ unknown_key() }}) as member_key,
         coalesce(known_districts.district_key, {{ unknown_key() }}) as district_key,

@@ -29,7 +29,7 @@ dim_district as (
 dated_events as (
     select
         *,
-        cast(event_date as timestamp) + interval 1 day as as_of
+        cast(event_date as timestamp) + interval '1 day' as as_of
     from events
 ),
 
@@ -52,7 +52,7 @@ final as (
     select
         dated_events.event_id,
         dated_events.event_date,
-        cast(strftime(dated_events.event_date, '%Y%m%d') as integer) as event_date_key,
+        {{ date_key('dated_events.event_date') }} as event_date_key,
         dated_events.recorded_at,
         coalesce(member_versions.member_key, {{ unknown_key() }}) as member_key,
         coalesce(union_versions.union_key, {{ unknown_key() }}) as union_key,

@@ -172,7 +172,7 @@ final as (
     select
         active_months.union_id,
         active_months.month_start,
-        cast(strftime(active_months.month_start, '%Y%m%d') as integer) as month_start_date_key,
+        {{ date_key('active_months.month_start') }} as month_start_date_key,
         coalesce(union_versions.union_key, {{ unknown_key() }}) as union_key,
         coalesce(known_districts.district_key, {{ unknown_key() }}) as district_key,
         coalesce(unions.district_code, 'UNKNOWN') as district_code,
@@ -192,7 +192,7 @@ final as (
         'union_versions',
         'union_id',
         'active_months.union_id',
-        'active_months.month_end + interval 1 day'
+        "active_months.month_end + interval '1 day'"
     ) }}
     left join unions
         on active_months.union_id = unions.union_id

@@ -37,7 +37,12 @@ final as (
         'program_channel_label_zh': "'未知'",
         'program_channel_label_en': "'Unknown'",
         'is_unknown': 'true'
-    }) }}
+    }, columns=[
+        'program_key', 'program_code', 'program_name_zh', 'program_name_en', 'program_category',
+        'program_category_label_zh', 'program_category_label_en', 'program_channel',
+        'program_channel_label_zh', 'program_channel_label_en', 'start_on', 'end_on',
+        'owner_union_id', 'is_unknown',
+    ]) }}
 )
 
 select * from final

@@ -30,7 +30,10 @@ final as (
         'station_key': unknown_key(),
         'station_name': "'未知驿站'",
         'is_unknown': 'true'
-    }) }}
+    }, columns=[
+        'station_key', 'station_id', 'station_name', 'district_code', 'address', 'longitude',
+        'latitude', 'is_24h', 'is_smart', 'opened_on', 'closed_on', 'is_unknown',
+    ]) }}
 )
 
 select * from final

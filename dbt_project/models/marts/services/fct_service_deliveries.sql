@@ -216,18 +216,23 @@ linked as (
         from fact_rows
         inner join revisited
             on fact_rows.delivery_id = revisited.delivery_id
-        anti join linked
-            on fact_rows.delivery_id = linked.delivery_id
+        where not exists (
+            select 1 from linked
+            where linked.delivery_id = fact_rows.delivery_id
+        )
     ),
 
+    -- linked has the fact_columns in their order; a tombstone has only its delivery_id.
     final as (
         select
             *,
             false as is_withdrawn
         from linked
-        union all by name
+        union all
         select
-            delivery_id,
+            {%- for column in fact_columns %}
+                {{ 'delivery_id' if column == 'delivery_id' else 'null as ' ~ column }},
+            {%- endfor %}
             true as is_withdrawn
         from withdrawn
     )

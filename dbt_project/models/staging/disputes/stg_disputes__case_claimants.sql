@@ -12,8 +12,8 @@ source as (
 unnested as (
     select
         case_id,
-        generate_subscripts(claimants, 1) as claimant_ordinal,
-        unnest(claimants) as claimant
+        {{ struct_list_subscripts('claimants') }} as claimant_ordinal,
+        {{ struct_list_unnest('claimants') }} as claimant
     from source
     where not _is_deleted
 ),
@@ -22,14 +22,21 @@ renamed as (
     select
         cast(case_id as varchar) as case_id,
         cast(claimant_ordinal as integer) as claimant_ordinal,
-        cast(struct_extract(claimant, 'member_id') as varchar) as member_id,
-        cast(struct_extract(claimant, 'id_valid') as boolean) as id_is_valid,
-        cast(struct_extract(claimant, 'id_gender') as varchar) as gender,
-        cast(year(struct_extract(claimant, 'id_birth_date')) as integer) as birth_year,
-        cast(struct_extract(claimant, 'phone_valid') as boolean) as phone_is_valid,
-        cast(struct_extract(claimant, 'employment_form') as varchar) as employment_form,
-        cast(struct_extract(claimant, 'new_form_type') as varchar) as new_form_type,
-        struct_extract(claimant, 'member_id') is not null as is_member
+        cast({{ struct_field('claimant', 'member_id', 'varchar') }} as varchar) as member_id,
+        cast({{ struct_field('claimant', 'id_valid', 'boolean') }} as boolean) as id_is_valid,
+        cast({{ struct_field('claimant', 'id_gender', 'varchar') }} as varchar) as gender,
+        cast(
+            {{ date_part_number('year', struct_field('claimant', 'id_birth_date', 'date')) }}
+            as integer
+        ) as birth_year,
+        cast({{ struct_field('claimant', 'phone_valid', 'boolean') }} as boolean) as phone_is_valid,
+        cast(
+            {{ struct_field('claimant', 'employment_form', 'varchar') }} as varchar
+        ) as employment_form,
+        cast(
+            {{ struct_field('claimant', 'new_form_type', 'varchar') }} as varchar
+        ) as new_form_type,
+        {{ struct_field('claimant', 'member_id', 'varchar') }} is not null as is_member
     from unnested
 ),
 

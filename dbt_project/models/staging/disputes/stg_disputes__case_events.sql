@@ -10,8 +10,8 @@ source as (
 unnested as (
     select
         case_id,
-        generate_subscripts(events, 1) as event_ordinal,
-        unnest(events) as case_event
+        {{ struct_list_subscripts('events') }} as event_ordinal,
+        {{ struct_list_unnest('events') }} as case_event
     from source
     where not _is_deleted
 ),
@@ -20,9 +20,9 @@ renamed as (
     select
         cast(case_id as varchar) as case_id,
         cast(event_ordinal as integer) as event_ordinal,
-        cast(struct_extract(case_event, 'type') as varchar) as event_type,
-        cast(struct_extract(case_event, 'at') as timestamp) as event_at,
-        cast(struct_extract(case_event, 'at') as date) as event_on
+        cast({{ struct_field('case_event', 'type', 'varchar') }} as varchar) as event_type,
+        cast({{ struct_field('case_event', 'at', 'timestamp') }} as timestamp) as event_at,
+        cast({{ struct_field('case_event', 'at', 'timestamp') }} as date) as event_on
     from unnested
 ),
 

@@ -31,12 +31,12 @@ renamed as (
         cast(_loaded_at as timestamp) as loaded_at,
         case
             when employer_uscc is not null
-                then not list_contains(_quality_flags, 'invalid_uscc_check')
+                then not {{ list_contains_value('_quality_flags', "'invalid_uscc_check'") }}
         end as employer_uscc_is_valid,
-        coalesce(len(claim_types), 0) as claim_type_count,
-        coalesce(len(claimants), 0) as claimant_count,
-        coalesce(len(events), 0) as event_count,
-        coalesce(_quality_flags, []) as quality_flags
+        coalesce({{ list_length('claim_types') }}, 0) as claim_type_count,
+        coalesce({{ struct_list_length('claimants') }}, 0) as claimant_count,
+        coalesce({{ struct_list_length('events') }}, 0) as event_count,
+        coalesce(_quality_flags, {{ empty_list('varchar') }}) as quality_flags
     from source
     where not _is_deleted
 ),

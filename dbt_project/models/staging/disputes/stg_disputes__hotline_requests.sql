@@ -29,7 +29,7 @@ renamed as (
         cast(linked_case_id as varchar) as linked_case_id,
         cast(updated_at as timestamp) as updated_at,
         cast(_loaded_at as timestamp) as loaded_at,
-        coalesce(_quality_flags, []) as quality_flags
+        coalesce(_quality_flags, {{ empty_list('varchar') }}) as quality_flags
     from source
     where not _is_deleted
 ),

@@ -44,7 +44,7 @@ renamed as (
         created_at,
         updated_at,
         _loaded_at as loaded_at,
-        year(birth_date) as birth_year,
+        {{ date_part_number('year', 'birth_date') }} as birth_year,
         employment_form = 'NEW_FORM' as is_new_form,
         gender = id_gender as is_gender_consistent_with_id
     from live_members

@@ -36,7 +36,7 @@ renamed as (
         created_at,
         updated_at,
         _loaded_at as loaded_at,
-        not list_contains(_quality_flags, 'invalid_uscc_check') as has_valid_uscc
+        not {{ list_contains_value('_quality_flags', "'invalid_uscc_check'") }} as has_valid_uscc
     from live_unions
 ),
 

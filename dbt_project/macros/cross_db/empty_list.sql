@@ -1,0 +1,15 @@
+{#-
+    An empty list of `element_type` (e.g. coalesce(_quality_flags, empty_list('varchar'))).
+    DuckDB: the list literal []; PostgreSQL: an empty array literal of that type.
+-#}
+{% macro empty_list(element_type) -%}
+    {{ return(adapter.dispatch('empty_list', 'union_warehouse')(element_type)) }}
+{%- endmacro %}
+
+{% macro default__empty_list(element_type) -%}
+    cast('{}' as {{ element_type }}[])
+{%- endmacro %}
+
+{% macro duckdb__empty_list(element_type) -%}
+    []
+{%- endmacro %}

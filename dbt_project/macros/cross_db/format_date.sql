@@ -1,0 +1,24 @@
+{#-
+    A date (or timestamp) as text in a strftime `format` (DuckDB's own). Only the codes the
+    warehouse uses translate elsewhere: %Y %m %d (digits), %A %B (English day and month
+    names). PostgreSQL: to_char with the matching template (FM drops the name padding).
+-#}
+{% macro format_date(date, format) -%}
+    {{ return(adapter.dispatch('format_date', 'union_warehouse')(date, format)) }}
+{%- endmacro %}
+
+{% macro default__format_date(date, format) -%}
+    {%- set codes = {'%Y': 'YYYY', '%m': 'MM', '%d': 'DD', '%A': 'FMDay', '%B': 'FMMonth'} -%}
+    {%- set template = namespace(text=format) -%}
+    {%- for code, pattern in codes.items() -%}
+        {%- set template.text = template.text.replace(code, pattern) -%}
+    {%- endfor -%}
+    {%- if '%' in template.text -%}
+        {{ exceptions.raise_compiler_error("format_date: unsupported format " ~ format) }}
+    {%- endif -%}
+    to_char({{ date }}, '{{ template.text }}')
+{%- endmacro %}
+
+{% macro duckdb__format_date(date, format) -%}
+    strftime({{ date }}, '{{ format }}')
+{%- endmacro %}

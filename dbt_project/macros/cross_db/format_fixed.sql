@@ -1,0 +1,17 @@
+{#-
+    A number as text with `decimals` digits after the point, then `suffix` (e.g. '%', '万元').
+    DuckDB: printf('%.2f...'); PostgreSQL: to_char, which rounds the double the same way
+    (printf of the binary value) for the report's magnitudes (up to 15 digits).
+-#}
+{% macro format_fixed(value, decimals, suffix='') -%}
+    {{ return(adapter.dispatch('format_fixed', 'union_warehouse')(value, decimals, suffix)) }}
+{%- endmacro %}
+
+{% macro default__format_fixed(value, decimals, suffix='') -%}
+    to_char({{ value }}, 'FM{{ "9" * (14 - decimals) }}0{{ "." ~ "0" * decimals if decimals > 0 }}')
+    {%- if suffix %} || '{{ suffix }}'{% endif %}
+{%- endmacro %}
+
+{% macro duckdb__format_fixed(value, decimals, suffix='') -%}
+    printf('%.{{ decimals }}f{{ suffix | replace("%", "%%") }}', {{ value }})
+{%- endmacro %}

@@ -1,0 +1,16 @@
+{#-
+    A number rounded to a whole number, as text, then `suffix` (e.g. '人次').
+    DuckDB: printf('%d...'); elsewhere the bigint's text.
+-#}
+{% macro format_integer(value, suffix='') -%}
+    {{ return(adapter.dispatch('format_integer', 'union_warehouse')(value, suffix)) }}
+{%- endmacro %}
+
+{% macro default__format_integer(value, suffix='') -%}
+    cast(cast({{ value }} as bigint) as varchar)
+    {%- if suffix %} || '{{ suffix }}'{% endif %}
+{%- endmacro %}
+
+{% macro duckdb__format_integer(value, suffix='') -%}
+    printf('%d{{ suffix | replace("%", "%%") }}', cast({{ value }} as bigint))
+{%- endmacro %}
