@@ -29,7 +29,9 @@ connection, and prints one JSON line:
 from __future__ import annotations
 
 import argparse
+import csv
 import glob
+import io
 import json
 import os
 import resource
@@ -64,9 +66,9 @@ PII_KEY_ENV = "UNIONWH_PII_KEY"
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 _TRUE = "('1', 'true', 't', 'yes', 'y')"
 _FALSE = "('0', 'false', 'f', 'no', 'n')"
-_ID_WEIGHTS = "[7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]"
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = "[1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def q(name: str) -> str:
@@ -88,6 +90,19 @@ def create_macros(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     padded = key.ljust(64, b"\0")
     inner = bytes(b ^ 0x36 for b in padded).hex()
     outer = bytes(b ^ 0x5C for b in padded).hex()
+    # The check sums written out term by term: a lambda over range(17) per row costs 5x more.
+    id_sum = " + ".join(
+        f"coalesce(try_cast(substr(norm(v), {i + 1}, 1) as integer), 0) * {w}"
+        for i, w in enumerate(_ID_WEIGHTS)
+    )
+    uscc_digit = "(instr('{chars}', substr(norm(v), {pos}, 1)) - 1)"
+    uscc_sum = " + ".join(
+        uscc_digit.format(chars=_USCC_CHARS, pos=i + 1) + f" * {w}"
+        for i, w in enumerate(_USCC_WEIGHTS)
+    )
+    uscc_known = " and ".join(
+        f"instr('{_USCC_CHARS}', substr(norm(v), {i + 1}, 1)) > 0" for i in range(18)
+    )
     con.execute(f"""
         create or replace macro norm(v) as nullif(upper(trim(v)), '');
         create or replace macro hmac_hex(v) as case when norm(v) is not null then
@@ -97,20 +112,16 @@ def create_macros(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
             try_strptime(substr(trim(v), 7, 8), '%Y%m%d')::date;
         create or replace macro id_ok(v) as case when norm(v) is not null then
             coalesce(regexp_full_match(norm(v), '[0-9]{{17}}[0-9X]')
-            and substr('10X98765432', cast(list_sum(list_transform(range(17),
-                lambda i: try_cast(substr(norm(v), i + 1, 1) as integer) * {_ID_WEIGHTS}[i + 1]))
-                % 11 + 1 as bigint), 1) = substr(norm(v), 18, 1)
+            and substr('10X98765432', cast(({id_sum}) % 11 + 1 as bigint), 1)
+                = substr(norm(v), 18, 1)
             and id_birth(v) is not null, false) end;
         create or replace macro id_sex(v) as case
             when try_cast(substr(trim(v), 17, 1) as integer) % 2 = 1 then 'M'
             when try_cast(substr(trim(v), 17, 1) as integer) is not null then 'F' end;
         create or replace macro uscc_ok(v) as case when norm(v) is not null then
             length(norm(v)) = 18
-            and list_min(list_transform(range(18),
-                lambda i: instr('{_USCC_CHARS}', substr(norm(v), i + 1, 1)))) > 0
-            and (31 - list_sum(list_transform(range(17),
-                lambda i: (instr('{_USCC_CHARS}', substr(norm(v), i + 1, 1)) - 1)
-                    * {_USCC_WEIGHTS}[i + 1])) % 31) % 31
+            and {uscc_known}
+            and (31 - ({uscc_sum}) % 31) % 31
                 = instr('{_USCC_CHARS}', substr(norm(v), 18, 1)) - 1 end;
         create or replace macro phone_ok(v) as regexp_full_match(trim(v), '1[0-9]{{10}}');
     """)
@@ -362,26 +373,42 @@ def _case_nested_rules() -> list[tuple[str, str, str]]:
     ]  # fmt: skip
 
 
+CLAIMANT_JSON_FIELDS = (
+    "member_id", "name", "id_number", "phone", "employment_form", "new_form_type",
+)  # fmt: skip
+
+
+def _json_lines(files: list[str], structure: str) -> str:
+    """The export files' records: each line read as text by ``read_csv`` (one pass over all
+    files, 5x faster than ``read_json`` with a column spec over 1,800 small files), parsed by
+    ``json_transform``; a malformed line has no record and is left out."""
+    lines = (
+        f"read_csv({files}, columns = {{'line': 'varchar'}}, header = false, delim = '\\x01', "
+        f"quote = '', escape = '', auto_detect = false, filename = true)"
+    )
+    return (
+        f"(select filename as _source_file, unnest(json_transform(line, {lit(structure)})) "
+        f"from {lines} where json_valid(line))"
+    )
+
+
 def ingest_disputes(ingest: Ingest, sources: Path) -> None:
     folder = sources / "disputes"
     case_files = sorted(glob.glob(str(folder / "cases-*.jsonl*")))
     hotline_files = sorted(glob.glob(str(folder / "hotline-*.jsonl*")))
     case_files = [f for f in case_files if not f.endswith(".part")]
     hotline_files = [f for f in hotline_files if not f.endswith(".part")]
-    scalars = {c.name: "varchar" for c in CASE.columns}
-    scalars |= {
-        "employer": "struct(uscc varchar, name varchar, industry_code varchar)",
-        "claimants": "struct(member_id varchar, name varchar, id_number varchar, "
-        "phone varchar, employment_form varchar, new_form_type varchar)[]",
-        "events": 'struct("type" varchar, "at" varchar)[]',
-        "claim_types": "varchar[]",
-    }
-    spec = "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in scalars.items()) + "}"
+    structure: dict[str, object] = {c.name: "VARCHAR" for c in CASE.columns}
+    structure |= {
+        "employer": {"uscc": "VARCHAR", "name": "VARCHAR", "industry_code": "VARCHAR"},
+        "claimants": [dict.fromkeys(CLAIMANT_JSON_FIELDS, "VARCHAR")],
+        "events": [{"type": "VARCHAR", "at": "VARCHAR"}],
+        "claim_types": ["VARCHAR"],
+    }  # fmt: skip
     cases = (
         f"(select *, employer.uscc as employer_uscc, employer.name as employer_name, "
-        f"employer.industry_code as employer_industry_code, filename as _source_file "
-        f"from read_json({case_files}, format = 'newline_delimited', columns = {spec}, "
-        f"filename = true, ignore_errors = true))"
+        f"employer.industry_code as employer_industry_code "
+        f"from {_json_lines(case_files, json.dumps(structure))})"
     )
     events = (
         "list_transform(events, lambda e: {'type': e.type, "
@@ -409,14 +436,12 @@ def ingest_disputes(ingest: Ingest, sources: Path) -> None:
         ["v_updated_at", "_source_file"],
         _case_nested_rules(),
     )
-    columns = {c.name: "varchar" for c in HOTLINE_REQUEST.columns if c.name != "caller_phone"}
-    columns["caller"] = "struct(member_id varchar, phone varchar)"
-    columns.pop("caller_member_id")
-    spec = "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in columns.items()) + "}"
+    fields = {c.name: "VARCHAR" for c in HOTLINE_REQUEST.columns}
+    fields = {k: v for k, v in fields.items() if k not in ("caller_member_id", "caller_phone")}
+    fields["caller"] = {"member_id": "VARCHAR", "phone": "VARCHAR"}  # type: ignore[assignment]
     hotline = (
-        f"(select *, caller.member_id as caller_member_id, caller.phone as caller_phone, "
-        f"filename as _source_file from read_json({hotline_files}, "
-        f"format = 'newline_delimited', columns = {spec}, filename = true, ignore_errors = true))"
+        f"(select *, caller.member_id as caller_member_id, caller.phone as caller_phone "
+        f"from {_json_lines(hotline_files, json.dumps(fields))})"
     )
     ingest.load(
         HOTLINE_REQUEST,
@@ -431,27 +456,46 @@ def ingest_disputes(ingest: Ingest, sources: Path) -> None:
     )
 
 
-def _utf8_paths(paths: list[str], scratch: Path) -> list[str]:
-    """The files DuckDB can read: UTF-8 ones as they are, GB18030 ones transcoded."""
-    out = []
-    scratch.mkdir(parents=True, exist_ok=True)
-    for i, path in enumerate(paths):
-        data = Path(path).read_bytes()
-        try:
-            data.decode("utf-8")
-            out.append(path)
-        except UnicodeDecodeError:
-            target = scratch / f"{i}-{Path(path).name}"
-            target.write_text(data.decode("gb18030"), encoding="utf-8")
-            out.append(str(target))
-    return out
+MARKER = "#FILE#"
+
+
+def _known_columns(text: str, columns: list[str]) -> str:
+    """A CSV body with only the contract's ``columns``, in order (rare: a drifted header)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for record in csv.DictReader(io.StringIO(text)):
+        writer.writerow([record.get(c) or "" for c in columns])
+    return buffer.getvalue()
+
+
+def _concatenated(paths: list[str], columns: list[str], target: Path) -> Path:
+    """Every delivery file in one UTF-8 CSV: DuckDB's ``read_csv`` pays ~0.7 ms a file, 20 s
+    for the 28,881 files of any scale, so the bodies are concatenated (GB18030 files
+    transcoded, which DuckDB cannot do without the ``encodings`` extension), each preceded by
+    a marker row naming its file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    filler = "," * (len(columns) - 1)
+    with target.open("w", encoding="utf-8", newline="") as out:
+        out.write(",".join(columns) + "\n")
+        for path in paths:
+            data = Path(path).read_bytes()
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("gb18030")
+            header, _, body = text.partition("\n")
+            if header.strip() != ",".join(columns):
+                body = _known_columns(text, columns)  # schema drift: load what is known
+            out.write(f'"{MARKER}{path}"{filler}\n')
+            out.write(body if body.endswith("\n") or not body else body + "\n")
+    return target
 
 
 def _csv(paths: list[str], columns: list[str]) -> str:
     spec = "{" + ", ".join(f"{lit(c)}: 'varchar'" for c in columns) + "}"
     return (
         f"read_csv({paths}, header = true, columns = {spec}, filename = true, "
-        f"ignore_errors = true, quote = '\"', escape = '\"')"
+        f"ignore_errors = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"')"
     )
 
 
@@ -462,16 +506,18 @@ def ingest_services(ingest: Ingest, sources: Path, scratch: Path) -> None:
         source = f"(select *, filename as _source_file from {_csv(newest, entity.column_names)})"
         ingest.load(entity, source, {"_source_file": "_source_file"}, None, None)
     files = sorted(glob.glob(str(landing / "deliveries" / "*" / "deliveries-*.csv")))
-    readable = _utf8_paths(files, scratch / "gb18030")
-    original = dict(zip(readable, files, strict=True))
-    names = ", ".join(f"({lit(k)}, {lit(v)})" for k, v in original.items() if k != v)
-    ingest.con.execute(
-        "create or replace temp table transcoded(path varchar, original varchar)"
-        + (f"; insert into transcoded values {names}" if names else "")
+    big = _concatenated(files, DELIVERY.column_names, scratch / "deliveries.csv")
+    marked = (
+        f"(select *, row_number() over () as __n from {_csv([str(big)], DELIVERY.column_names)})"
+    )
+    file_of = (
+        f"last_value(case when starts_with(delivery_id, '{MARKER}') then "
+        f"substr(delivery_id, {len(MARKER) + 1}) end ignore nulls) over (order by __n)"
     )
     deliveries = (
-        "(select d.*, coalesce(t.original, d.filename) as _source_file from "
-        f"{_csv(readable, DELIVERY.column_names)} d left join transcoded t on t.path = d.filename)"
+        f"(select * exclude (__n, __file), __file as _source_file from (select *, "
+        f"{file_of} as __file from {marked}) "
+        f"where not coalesce(starts_with(delivery_id, '{MARKER}'), false))"
     )
     group = "regexp_replace(_source_file, '(-r[0-9]+)?\\.csv$', '')"
     revision = (
