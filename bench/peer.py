@@ -26,6 +26,7 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -126,6 +127,19 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, s
 
 def _duck_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+HOST = os.environ.get("UNIONWH_PG_HOST", "127.0.0.1")
+PORT = int(os.environ.get("UNIONWH_PG_PORT", "5432"))
+
+
+def reachable(host: str = HOST, port: int = PORT) -> bool:
+    """Whether a PostgreSQL server answers at ``host:port`` (the peer is skipped otherwise)."""
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def _pg_conninfo(database: str, host: str, port: int, user: str) -> str:
@@ -246,6 +260,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         "--target-path", type=Path, default=None,
         help="dbt target directory (default bench/out/peer-<database>/target)",
     )  # fmt: skip
+    parser.add_argument("--load-only", action="store_true", help="copy the raw layer, no build")
     args = parser.parse_args(None if argv is None else list(argv))
     target = args.target_path or ROOT / "bench" / "out" / f"peer-{args.database}" / "target"
 
@@ -255,6 +270,8 @@ def main(argv: Iterable[str] | None = None) -> None:
         "step": "load", "database": args.database, "wall_s": round(time.perf_counter() - start, 2),
         "tables": len(counts), "rows": sum(counts.values()), "rows_per_table": counts,
     })  # fmt: skip
+    if args.load_only:
+        return
 
     env = {"UNIONWH_PG_HOST": args.host, "UNIONWH_PG_PORT": str(args.port),
            "UNIONWH_PG_USER": args.user}  # fmt: skip

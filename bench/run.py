@@ -82,20 +82,21 @@ def environment(work: Path) -> dict[str, str]:
     }
 
 
-def dbt_parse(work: Path, env: dict[str, str]) -> None:
+def dbt_parse(work: Path, env: dict[str, str], target: str = "duckdb") -> None:
     """Parse the project once, untimed, as Dagster does when it loads the definitions
     (``DbtProject.prepare_if_dev``); each build then starts from its partial-parse file."""
-    path = work / "dbt-parse"
-    measure([str(DBT), "parse", "--profiles-dir", ".", "--target-path", str(path),
-             "--log-path", str(path / "logs"), "--quiet"], env, cwd=DBT_PROJECT)  # fmt: skip
+    path = work / f"dbt-parse-{target}"
+    measure([str(DBT), "parse", "--profiles-dir", ".", "--target", target,
+             "--target-path", str(path), "--log-path", str(path / "logs"), "--quiet"],
+            env, cwd=DBT_PROJECT)  # fmt: skip
 
 
 def dbt_build(work: Path, env: dict[str, str], name: str, target: str = "duckdb") -> list[str]:
     """The ``dbt build`` command into ``work/dbt-<name>``, seeded with the partial-parse file
     as dagster-dbt seeds each run's target directory."""
     path = work / f"dbt-{name}"
-    parsed = work / "dbt-parse" / "partial_parse.msgpack"
-    if target == "duckdb" and parsed.exists():
+    parsed = work / f"dbt-parse-{target}" / "partial_parse.msgpack"
+    if parsed.exists():
         path.mkdir(parents=True, exist_ok=True)
         shutil.copy(parsed, path / parsed.name)
     return [str(DBT), "build", "--profiles-dir", ".", "--target", target,
@@ -154,18 +155,17 @@ def kpi_agreement(pipeline: Path, limit: Path) -> dict[str, int]:
 
 def peer_stages(work: Path, env: dict[str, str], database: str) -> dict[str, Any]:
     """The raw layer into PostgreSQL, then the dbt project built there."""
-    try:
-        from bench import peer
-    except ImportError as exc:
-        return {"skipped": f"bench.peer unavailable ({exc})"}
+    from bench import peer
+
     if not peer.reachable():
         return {"skipped": f"no PostgreSQL at {peer.HOST}:{peer.PORT}"}
     warehouse = env["UNIONWH_WAREHOUSE_PATH"]
     load = measure(
-        python_module(["bench.peer", "load", "--warehouse", warehouse, "--database", database]), env
-    )
+        python_module(["bench.peer", "--load-only", "--warehouse", warehouse,
+                       "--database", database]), env)  # fmt: skip
     pg_env = {**env, "UNIONWH_PG_DATABASE": database}
     try:
+        dbt_parse(work, pg_env, "postgres")
         build = measure(dbt_build(work, pg_env, "postgres", "postgres"), pg_env, cwd=DBT_PROJECT)
     finally:
         peer.drop_database(database)
