@@ -38,6 +38,10 @@ def test_every_stage_is_measured_in_all_three_runs(quick: tuple[dict, str]) -> N
             assert figures["wall_s"] > 0 and figures["cpu_s"] > 0, (run, stage)
             assert 0.05 < figures["peak_rss_gib"] < 4, (run, stage)
     assert row["generate"]["wall_s"] > 0 and row["advance"]["wall_s"] > 0
+    # dbt's own record of engine time per kind of node, for the engine-only comparison.
+    nodes = row["full"]["dbt"]["node_seconds"]
+    assert set(nodes) == {"seed", "model", "test", "unit_test", "all"}
+    assert 0 < nodes["all"] < 2 * row["full"]["dbt"]["wall_s"]
     assert row["totals"]["full"]["wall_s"] == pytest.approx(
         sum(s["wall_s"] for s in row["full"].values()), abs=0.05
     )
@@ -67,6 +71,7 @@ def test_the_postgres_peer_built_the_same_project(quick: tuple[dict, str]) -> No
     (row,) = result["rows"]
     assert row["peer"]["dbt"]["wall_s"] > 0 and row["peer"]["load_raw"]["wall_s"] > 0
     assert row["targets"]["postgres_vs_duckdb"] > 0
+    assert row["peer"]["dbt"]["node_seconds"]["test"] > 0
 
 
 def test_the_markdown_table_reports_ratios_and_targets(quick: tuple[dict, str]) -> None:
