@@ -7,10 +7,11 @@ dbt_project/profiles.yml).
 
 prints one JSON line for the load and one for the build, with their wall times.
 
-The copy: every relation of the warehouse's ``raw`` schema that a dbt source names (the
-``raw.<entity>_current`` views, the ``raw.<entity>`` histories and ``raw.deletions``; staging
-reads nothing else) becomes a PostgreSQL table ``raw.<name>`` with the same columns and the
-rows of the view as DuckDB evaluates it. Types: VARCHAR → text, integers → the same width,
+The copy: the raw history of every entity a dbt source names (``raw.<entity>``, every
+version of every load) and ``raw.deletions`` become PostgreSQL tables with the same columns;
+the ``raw.<entity>_current`` views are re-created over them with the raw store's
+reconciliation rules in portable SQL (``current_view_sql``), so PostgreSQL reconciles the
+history on every read exactly as DuckDB does. Types: VARCHAR → text, integers → the same width,
 DOUBLE → double precision, DECIMAL(p,s) → numeric(p,s), DATE/TIMESTAMP/BOOLEAN alike, a LIST
 of scalars → an array (text[] ...), and a STRUCT, MAP or LIST of STRUCT → jsonb (DuckDB's
 to_json: a timestamp becomes "yyyy-mm-dd hh:mm:ss", which the models cast back; see
@@ -40,6 +41,9 @@ import psycopg
 import pyarrow.csv as pa_csv
 import yaml
 from psycopg import sql
+
+from ingestion.contract import ENTITIES
+from ingestion.raw_store import CURRENT_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "dbt_project"
@@ -200,6 +204,53 @@ def _copy_relation(con: duckdb.DuckDBPyConnection, pg: psycopg.Connection, relat
     return rows
 
 
+CURRENT_SUFFIX = "_current"
+
+
+def current_view_sql(entity: str, columns: list[str]) -> str:
+    """``raw.<entity>_current`` in portable SQL: the same reconciliation rule over the same
+    history as ``ingestion.raw_store`` (whose DuckDB views use ``qualify``), so PostgreSQL
+    re-runs it on every read as DuckDB does, instead of starting from a reconciled copy."""
+    rule, spec = CURRENT_RULES[entity], ENTITIES[entity]
+    history = f'{RAW}."{entity}"'
+    cols = ", ".join(f'"{c}"' for c in columns)
+    position = "_load_id desc, _source_file desc nulls last, _source_line desc nulls last"
+    if rule == "snapshot":
+        latest = (
+            f"select {cols} from {history} where _load_id = (select max(_load_id) from {history})"
+        )
+    else:
+        source = history
+        if rule == "revisioned":
+            source = (
+                f"(select {cols} from (select {cols}, max(_revision) over "
+                f"(partition by _file_group) as __latest_revision from {history}) as revised "
+                f"where _revision = __latest_revision)"
+            )
+        order = position if rule == "file" else f"{spec.cursor} desc nulls last, {position}"
+        latest = (
+            f"select {cols} from (select {cols}, row_number() over (partition by _record_key "
+            f"order by {order}) as __rank from {source} as history) as ranked where __rank = 1"
+        )
+    return f"""
+        with latest as ({latest}),
+        deletions as (
+            select record_key, max(_load_id) as deleted_load_id, max(_loaded_at) as deleted_at
+            from {RAW}.deletions
+            where source = '{spec.source}' and entity = '{entity}'
+            group by record_key
+        )
+        select
+            latest.*,
+            deletions.deleted_load_id is not null as _is_deleted,
+            deletions.deleted_at as _deleted_at
+        from latest
+        left join deletions
+            on deletions.record_key = latest._record_key
+            and deletions.deleted_load_id > latest._load_id
+    """
+
+
 def load_raw(
     warehouse: Path,
     database: str,
@@ -220,11 +271,26 @@ def load_raw(
         for schema in SCHEMAS:
             pg.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
         pg.commit()
-        for relation in relations:
+        # The histories and the deletion log are copied; the current views are re-created
+        # over them, so both engines reconcile the same history on every read.
+        tables = sorted(
+            {r.removesuffix(CURRENT_SUFFIX) for r in relations if r.endswith(CURRENT_SUFFIX)}
+            | {r for r in relations if not r.endswith(CURRENT_SUFFIX)}
+        )
+        for relation in tables:
             counts[relation] = _copy_relation(con, pg, relation)
             pg.commit()
-    with psycopg.connect(_pg_conninfo(database, host, port, user), autocommit=True) as pg:
         for relation in relations:
+            if relation.endswith(CURRENT_SUFFIX):
+                entity = relation.removesuffix(CURRENT_SUFFIX)
+                columns = [name for name, _ in _columns(con, entity)]
+                view = sql.SQL(current_view_sql(entity, columns))  # type: ignore[arg-type]
+                pg.execute(
+                    sql.SQL("create view {} as ").format(sql.Identifier(RAW, relation)) + view
+                )
+        pg.commit()
+    with psycopg.connect(_pg_conninfo(database, host, port, user), autocommit=True) as pg:
+        for relation in tables:
             pg.execute(sql.SQL("analyze {}").format(sql.Identifier(RAW, relation)))
     return counts
 

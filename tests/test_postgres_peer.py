@@ -86,9 +86,11 @@ def _hashable(value: Any) -> Any:
 
 def test_raw_layer_copied_with_its_types_and_values(peer: dict) -> None:
     pg = peer["pg"]
-    assert set(peer["counts"]) == set(source_relations())
+    relations = set(source_relations())
+    # The histories are copied; the current views are re-created over them on PostgreSQL.
+    assert set(peer["counts"]) == {r.removesuffix("_current") for r in relations}
     with _duck(peer["warehouse"]) as con:
-        for relation, copied in peer["counts"].items():
+        for relation in sorted(relations | set(peer["counts"])):
             described = con.execute(f'describe select * from raw."{relation}"').fetchall()
             planned = [(str(row[0]), column_plan(str(row[1]), str(row[0]))[0]) for row in described]
             pg_types = pg.execute(
@@ -115,7 +117,8 @@ def test_raw_layer_copied_with_its_types_and_values(peer: dict) -> None:
             pg_rows = Counter(
                 _hashable(row) for row in pg.execute(f'select * from raw."{relation}"').fetchall()
             )
-            assert sum(duck_rows.values()) == copied, relation
+            if relation in peer["counts"]:
+                assert sum(duck_rows.values()) == peer["counts"][relation], relation
             assert pg_rows == duck_rows, relation
 
 
