@@ -70,6 +70,8 @@ def machine() -> dict[str, object]:
 
 
 def environment(work: Path) -> dict[str, str]:
+    """The ``UNIONWH_*`` environment of a benchmark's work directory (sources in
+    ``work/sources``, warehouse and serving files beside them)."""
     src = work / "sources"
     return {
         **os.environ,

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from bench.ingest import OUT, _run, run_scales, sources
+from bench.run import environment
 
 DBT = Path(".venv/bin/dbt").resolve()
 PROJECT = Path("dbt_project").resolve()
@@ -63,16 +64,7 @@ def workspace(scale: float, seed: int, name: str) -> tuple[Path, dict[str, str]]
     work = (OUT / f"{name}-sf{scale:g}").resolve()
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(sources(scale, seed), work / "sources")
-    env = {
-        **os.environ,
-        "UNIONWH_MEMBERSHIP_DB_URL": f"sqlite:///{work / 'sources' / 'membership.db'}",
-        "UNIONWH_DISPUTES_EXPORT_DIR": str(work / "sources" / "disputes"),
-        "UNIONWH_SERVICES_LANDING_DIR": str(work / "sources" / "landing"),
-        "UNIONWH_WAREHOUSE_PATH": str(work / "warehouse.duckdb"),
-        "UNIONWH_SERVING_PATH": str(work / "serving.duckdb"),
-        "UNIONWH_PII_KEY": "bench-key",
-    }
-    return work, env
+    return work, environment(work)
 
 
 def built_warehouse(scale: float, seed: int, name: str) -> tuple[Path, dict[str, str]]:
