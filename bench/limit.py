@@ -61,6 +61,8 @@ from ingestion.contract import (
 )
 from ingestion.disputes_records import CASE_SHAPE
 from ingestion.validation import RULE_ORDER
+from serving.publish import literal as lit
+from serving.publish import quote as q
 
 PII_KEY_ENV = "UNIONWH_PII_KEY"
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -71,12 +73,6 @@ _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 # --- SQL macros: the pipeline's PII and check-character rules -------------------------------
