@@ -9,7 +9,8 @@ EDITABLE_STAMP := $(VENV)/.union-warehouse-editable
 # A project-local Dagster instance: run history, schedules and sensor cursors persist here.
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup browser dagster-home run ui docs example test lint lock clean
+.PHONY: setup browser dagster-home run rebuild-from-raw rebuild-from-sources ui docs example test lint \
+	lock clean
 
 ## setup: create .venv if missing and sync it with requirements.lock (fast when up to date)
 setup:
@@ -38,6 +39,17 @@ dagster-home:
 ## run: generate the demo sources, then materialize every asset through Dagster
 run: setup dagster-home
 	$(VENV_PY) -m simulator generate --scale 0.01 --seed 42 --out data/demo
+	$(VENV)/bin/dagster asset materialize -m orchestration.definitions --select '*'
+
+## rebuild-from-raw: the warehouse file is lost or broken: move it aside, restore its raw layer
+## from the load manifests under <warehouse stem>_raw/, then rebuild models, checks, publication
+rebuild-from-raw: setup dagster-home
+	$(VENV_PY) -m ingestion rebuild --from raw
+	$(VENV)/bin/dagster asset materialize -m orchestration.definitions --select '*'
+
+## rebuild-from-sources: move the warehouse file and raw layer aside, load every source again
+rebuild-from-sources: setup dagster-home
+	$(VENV_PY) -m ingestion rebuild --from sources
 	$(VENV)/bin/dagster asset materialize -m orchestration.definitions --select '*'
 
 ## example: rebuild warehouse.duckdb.example: the published marts of a tiny simulated federation

@@ -1,12 +1,17 @@
-"""Command line: ``python -m ingestion load [--source ...]``, outside Dagster.
+"""Command line: ``python -m ingestion load [--source ...]`` and ``rebuild --from raw|sources``.
 
-For benchmarks and for operators who need one load by hand; the data team's way is the
-Dagster UI (the same functions run there). Configured by the ``UNIONWH_*`` variables.
+``load``: for benchmarks and for operators who need one load by hand; the data team's way is
+the Dagster UI (the same functions run there). ``rebuild``: recovery of a lost or broken
+warehouse file, from the raw directory's load manifests (``--from raw``) or by loading every
+source again into a new raw layer (``--from sources``); what it replaces is moved aside, never
+deleted. A full materialization then rebuilds the models (``make rebuild-from-raw``,
+``make rebuild-from-sources``). Configured by the ``UNIONWH_*`` variables.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import time
@@ -49,13 +54,46 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--source", choices=["membership", "disputes", "services", "all"], default="all"
     )
+    rebuild = sub.add_parser("rebuild", help="recreate a lost or broken warehouse file")
+    rebuild.add_argument("--from", dest="origin", choices=["raw", "sources"], required=True)
     args = parser.parse_args(argv)
 
     settings = PipelineSettings.from_env()
     raw_dir = os.environ.get(ENV_RAW_DIR) or None
     store = RawStore(settings.warehouse_path, Path(raw_dir) if raw_dir else None)
+    if args.command == "rebuild":
+        moved = _move_aside(store, raw_too=args.origin == "sources")
+        for old, new in moved:
+            print(json.dumps({"moved_aside": str(old), "to": str(new)}), flush=True)
+        if args.origin == "raw":
+            print(json.dumps({"restored_loads": store.restore_from_raw()}), flush=True)
+            return 0
+    _load(store, settings, "all" if args.command == "rebuild" else args.source)
+    return 0
+
+
+def _move_aside(store: RawStore, *, raw_too: bool) -> list[tuple[Path, Path]]:
+    """Rename the warehouse file and its WAL to ``<stem>.replaced-<UTC time>.duckdb[.wal]``
+    (with ``raw_too`` the raw directory too), so a rebuild starts empty and nothing is lost."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    warehouse = store.warehouse_path
+    aside = warehouse.with_name(f"{warehouse.stem}.replaced-{stamp}{warehouse.suffix}")
+    pairs = [(warehouse, aside), (Path(f"{warehouse}.wal"), Path(f"{aside}.wal"))]
+    if raw_too:
+        pairs.append(
+            (store.raw_dir, store.raw_dir.with_name(f"{store.raw_dir.name}.replaced-{stamp}"))
+        )
+    moved = []
+    for path, target in pairs:
+        if path.exists():
+            path.rename(target)
+            moved.append((path, target))
+    return moved
+
+
+def _load(store: RawStore, settings: PipelineSettings, source: str) -> None:
     loaders = _loaders(settings)
-    names = list(loaders) if args.source == "all" else [args.source]
+    names = list(loaders) if source == "all" else [source]
     for name in names:
         start = time.perf_counter()
         results = loaders[name](store)
@@ -68,4 +106,3 @@ def main(argv: list[str] | None = None) -> int:
             },
         }
         print(json.dumps(summary, ensure_ascii=False), flush=True)
-    return 0

@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from ingestion.crash_points import crash_point
 from ingestion.validation import ContractViolation
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class DisputesApi:
             stats.pages += 1
             stats.records += len(page["data"])
             yield from page["data"]
+            crash_point("disputes.api_page")
             following = page["next_cursor"]
             if following is None:
                 return

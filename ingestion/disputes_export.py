@@ -16,12 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingestion.crash_points import crash_point
 from ingestion.disputes_records import RecordCollector
 from ingestion.validation import ContractViolation
 
 logger = logging.getLogger(__name__)
 
 EXPORT_NAME = re.compile(r"(?P<prefix>cases|hotline)-(?P<day>\d{8})\.jsonl(?P<gz>\.gz)?")
+# Where a lone surrogate can come from in UTF-8 text: a \uD800-\uDFFF escape.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 FILE_PREFIX = {"case": "cases", "hotline_request": "hotline"}
 
 
@@ -75,11 +78,21 @@ def lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 def decode(line: str) -> object:
-    """The JSON value of a line, or None when it is not JSON (a malformed line)."""
+    """The JSON value of a line, or None when it is not JSON (a malformed line).
+
+    A \\uD800-\\uDFFF escape without its pair is valid JSON syntax but decodes to no Unicode
+    text (RFC 8259, 8.2), which polars and Parquet cannot hold: such a line is malformed too.
+    """
     try:
-        return json.loads(line)
+        value = json.loads(line)
     except (ValueError, RecursionError):
         return None
+    if _SURROGATE_ESCAPE.search(line):  # rare: only then pay for the check
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    return value
 
 
 def read_export(
@@ -101,6 +114,7 @@ def read_export(
         for number, line in lines(text):
             collector.add(decode(line), name, number, line, name)
         files.append((name, size))
+        crash_point("disputes.export_file")
     if changed:
         # Export files are immutable once named; a rewrite is reported, not silently re-read.
         logger.warning(

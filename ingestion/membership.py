@@ -33,6 +33,7 @@ from ingestion.batches import (
     with_flags,
 )
 from ingestion.contract import HONOR, MEMBER, MEMBERSHIP_EVENT, UNION_ORG, Entity
+from ingestion.crash_points import crash_point
 from ingestion.pii import protect_identity
 from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
 from ingestion.validation import ContractViolation, validate
@@ -185,7 +186,10 @@ def load(
     store.ensure()
     engine = sa.create_engine(config.db_url)
     try:
-        batches = [extract(engine, store, e, config.pii_key, now.date()) for e in ENTITIES]
+        batches = []
+        for entity in ENTITIES:
+            batches.append(extract(engine, store, entity, config.pii_key, now.date()))
+            crash_point("membership.extracted")
     finally:
         engine.dispose()
     return store.commit(SOURCE, store.new_load_id(SOURCE, now), now, batches, config.pii_key)

@@ -5,12 +5,18 @@ Layout under the raw directory (default: ``<warehouse dir>/<warehouse stem>_raw`
     <source>/<entity>/<load_id>.parquet        new record versions of that load
     <source>/_quarantine/<load_id>__<entity>.parquet   rejected records (no PII, no content)
     <source>/_deletions/<load_id>__<entity>.parquet    keys found hard-deleted at the source
+    <source>/_loads/<load_id>.parquet, <load_id>.files.parquet   the load's ``meta.loads``
+                                                      and ``meta.files`` rows (manifest)
 
 A load writes its Parquet files first, then commits one DuckDB transaction that records them
 in ``meta.loads`` and rebuilds the views over exactly the committed files. A crash before the
 commit leaves orphan files that no view reads; the next load of that source deletes them. So
 a load is all-or-nothing, raw history replays from Parquet, and readers of other schemas never
 wait for an extraction: the DuckDB file is only held for the short commit.
+
+The manifest is written inside the commit's transaction, before it commits, so every
+committed load has one: ``restore_from_raw`` rebuilds ``meta`` and every view of a lost or
+broken warehouse file from the raw directory alone (``python -m ingestion rebuild``).
 
 Views in the warehouse file:
 - ``raw.<entity>``: every committed version (history; ``_load_id``, ``_loaded_at``,
@@ -36,7 +42,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from ingestion.contract import Entity
+from ingestion.contract import ENTITIES, Entity
+from ingestion.crash_points import crash_point
 from ingestion.pii import record_digest
 
 logger = logging.getLogger(__name__)
@@ -244,6 +251,7 @@ class RawStore:
                 """
             )
             self._rebuild_shared_views(con)
+            self._backfill_manifests(con)
 
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         with connect(self.warehouse_path, read_only=True) as con:
@@ -297,6 +305,7 @@ class RawStore:
         """Write every batch's Parquet files, then record them in one transaction."""
         self._remove_orphans(source)
         plans = [self._prepare(source, load_id, loaded_at, b, pii_key) for b in batches]
+        crash_point("raw.files_written")
         with connect(self.warehouse_path) as con:
             con.begin()
             try:
@@ -305,10 +314,13 @@ class RawStore:
                 for plan in plans:
                     self._rebuild_entity_views(con, plan.batch.entity)
                 self._rebuild_shared_views(con)
+                self._write_manifest(con, source, load_id)
+                crash_point("raw.recorded")
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
+        crash_point("raw.committed")
         return [plan.result for plan in plans]
 
     @dataclass
@@ -493,20 +505,97 @@ class RawStore:
                 body = f"select {cols} where false"
             con.execute(f"create or replace view {view} as {body}")
 
+    # -- manifests and recovery ----------------------------------------------------------
+
+    @staticmethod
+    def _manifest_files(source: str, load_id: str) -> tuple[str, str]:
+        return f"{source}/_loads/{load_id}.parquet", f"{source}/_loads/{load_id}.files.parquet"
+
+    def _write_manifest(self, con: duckdb.DuckDBPyConnection, source: str, load_id: str) -> None:
+        """The load's rows of ``meta.loads`` and ``meta.files``, as the open transaction
+        sees them, each written under a temporary name and renamed when complete."""
+        for relative, table in zip(
+            self._manifest_files(source, load_id), ("loads", "files"), strict=True
+        ):
+            path = self.raw_dir / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            con.execute(
+                f"copy (select * from meta.{table} where load_id = ? order by all) "
+                f"to {_sql_string(str(tmp))} (format parquet)",
+                [load_id],
+            )
+            tmp.replace(path)
+
+    def _backfill_manifests(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Manifests for committed loads written before manifests existed."""
+        for load_id, source in con.execute(
+            "select distinct load_id, source from meta.loads order by all"
+        ).fetchall():
+            if not (self.raw_dir / self._manifest_files(source, load_id)[0]).exists():
+                self._write_manifest(con, source, load_id)
+
+    def restore_from_raw(self) -> dict[str, int]:
+        """Rebuild a new warehouse file's ``meta.loads``, ``meta.files`` and raw and
+        quarantine views from the raw directory's manifests; returns loads per source.
+
+        A manifest whose transaction never committed (a crash in between, the source not
+        loaded since) is restored too: its files were complete before it was written."""
+        if self.warehouse_path.exists():
+            raise FileExistsError(
+                f"{self.warehouse_path} exists: move it aside before restoring from raw"
+            )
+        manifests = sorted(self.raw_dir.glob("*/_loads/*.parquet"))
+        loads = [str(p) for p in manifests if not p.name.endswith(".files.parquet")]
+        files = [str(p) for p in manifests if p.name.endswith(".files.parquet")]
+        if not loads:
+            raise FileNotFoundError(f"no load manifests under {self.raw_dir}/<source>/_loads/")
+        self.ensure()
+        with connect(self.warehouse_path) as con:
+            con.begin()
+            con.execute(
+                f"insert into meta.loads by name select * from read_parquet({_sql_list(loads)})"
+            )
+            con.execute(
+                f"insert into meta.files by name select * from read_parquet({_sql_list(files)})"
+            )
+            missing = [
+                f
+                for (f,) in con.execute(
+                    "select unnest([data_file, quarantine_file, deletions_file]) as f "
+                    "from meta.loads"
+                ).fetchall()
+                if f and not (self.raw_dir / f).exists()
+            ]
+            if missing:
+                con.rollback()
+                raise FileNotFoundError(
+                    f"{len(missing)} file(s) the manifests name are missing, e.g. {missing[0]}"
+                )
+            for entity in ENTITIES.values():
+                self._rebuild_entity_views(con, entity)
+            self._rebuild_shared_views(con)
+            counts = dict(
+                con.execute(
+                    "select source, count(distinct load_id) from meta.loads group by all"
+                ).fetchall()
+            )
+            con.commit()
+        return counts
+
     def _remove_orphans(self, source: str) -> None:
         """Delete Parquet files of ``source`` that no committed load references."""
         folder = self.raw_dir / source
         if not folder.exists():
             return
-        committed = set(
-            self.query(
-                "select unnest([data_file, quarantine_file, deletions_file]) as f "
-                "from meta.loads where source = ?",
-                [source],
-            )["f"]
-            .drop_nulls()
-            .to_list()
+        loads = self.query(
+            "select load_id, unnest([data_file, quarantine_file, deletions_file]) as f "
+            "from meta.loads where source = ?",
+            [source],
         )
+        committed = set(loads["f"].drop_nulls().to_list())
+        for load_id in loads["load_id"].unique().to_list():
+            committed.update(self._manifest_files(source, load_id))
         for path in folder.rglob("*.parquet*"):
             if path.relative_to(self.raw_dir).as_posix() not in committed:
                 logger.warning("removing %s: written by a load that never committed", path)
@@ -520,8 +609,12 @@ def _count_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
     return dict(zip(counts[column].to_list(), counts["len"].to_list(), strict=True))
 
 
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _sql_list(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+    return "[" + ", ".join(_sql_string(p) for p in paths) + "]"
 
 
 def _duck_type(dtype: Any) -> str:

@@ -35,6 +35,7 @@ import polars as pl
 
 from ingestion.batches import entity_rows, latest_per_key, max_cursor, rejected_records, with_flags
 from ingestion.contract import DELIVERY, PROGRAM, STATION, STATION_VISIT, Entity
+from ingestion.crash_points import crash_point
 from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
 from ingestion.services_files import CsvText, Landing, LandingFile, read_visits, scan_landing
 from ingestion.services_revisions import REPORT_KEYS, reconcile
@@ -229,6 +230,7 @@ def extract_deliveries(landing: Landing, store: RawStore, load_date: dt.date) ->
         text.sink = checker
         for file, data in landing.fetch(new):
             text.add(file, data, (file.revision, file.group))
+            crash_point("services.file")
         text.finish()
         checked = checker.result()
     rows = entity_rows(DELIVERY, with_flags(checked.accepted, []))

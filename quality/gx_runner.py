@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from ingestion.crash_points import crash_point
 from ingestion.raw_store import connect
 from quality.config import Thresholds, load_thresholds
 from quality.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
@@ -238,6 +239,7 @@ def run_suites(
                 outcome.seconds,
             )
             outcomes.append(outcome)
+            crash_point("quality.suite")
     if build_docs:
         workspace.build_docs()
     return outcomes

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.crash_points import crash_point
+from ingestion.processes import process_alive
+
 PUBLISHED_SCHEMAS = ("marts",)
 # Serving files are written in DuckDB 1.5's storage format: clients lag the library (the
 # DuckDB CLI on PyPI is 1.5.6, BI drivers bundle older engines) and must still open them.
@@ -59,6 +62,19 @@ def staged_path(target: Path) -> Path:
 def discard(staged: Path) -> None:
     staged.unlink(missing_ok=True)
     staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
+
+
+def discard_abandoned(target: Path) -> list[Path]:
+    """Remove the staged files of publications whose process died (kill -9, power cut)
+    before its ``finally`` could: a live process's staging file is left alone."""
+    removed = []
+    for staged in target.parent.glob(f".{target.name}.*.staged"):
+        pid = staged.name.removeprefix(f".{target.name}.").removesuffix(".staged")
+        if not pid.isdigit() or int(pid) == os.getpid() or process_alive(int(pid)):
+            continue
+        discard(staged)
+        removed.append(staged)
+    return removed
 
 
 def swap_in(staged: Path, target: Path) -> None:
@@ -108,6 +124,7 @@ def publish(warehouse: Path, serving: Path, keep: int | None = None) -> Publicat
     """Write the marts of ``warehouse`` to a new file, keep it as a version and rename it
     over ``serving``."""
     serving.parent.mkdir(parents=True, exist_ok=True)
+    discard_abandoned(serving)
     staged = staged_path(serving)
     discard(staged)
     published_at = datetime.now(UTC).replace(tzinfo=None)
@@ -120,13 +137,16 @@ def publish(warehouse: Path, serving: Path, keep: int | None = None) -> Publicat
                 for schema, name in published_tables(con, "warehouse")
             }
             tables = write_tables(con, selects)
+            crash_point("serving.staged")
             con.execute("detach warehouse")
             record_publication(con, version, published_at, tables)
             con.execute("checkpoint")
         kept = versions_dir(serving) / f"{version}.duckdb"
         kept.parent.mkdir(exist_ok=True)
         os.link(staged, kept)
+        crash_point("serving.kept")
         swap_in(staged, serving)
+        crash_point("serving.swapped")
     finally:
         discard(staged)
     prune_versions(serving, keep if keep is not None else keep_versions())

@@ -21,13 +21,16 @@ CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 @dataclass
 class Pii:
-    """The plain values that must never appear: ID numbers and phones, and names."""
+    """The plain values that must never appear: ID numbers and phones, names, and secrets
+    (the PII key, the API token), which are found anywhere inside a text."""
 
     numbers: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
 
     def hits_in_text(self, text: str) -> set[str]:
         found = {m.upper() for m in NUMBER.findall(text)} & self.numbers
+        found |= {secret for secret in self.secrets if secret in text}
         for run in CJK_RUN.findall(text):
             for size in range(2, min(len(run), 4) + 1):
                 found |= {run[i : i + size] for i in range(len(run) - size + 1)} & self.names
@@ -89,7 +92,14 @@ def scan_relation(con: duckdb.DuckDBPyConnection, relation: str, column: str, pi
             f'select distinct unnest(regexp_extract_all({text}, \'"([^"]*)"\', 1)) from {relation}'
         ).fetchall()
     }
-    return (numbers & pii.numbers) | (strings & pii.names)
+    secrets = {
+        secret
+        for secret in pii.secrets
+        if con.execute(
+            f"select count(*) from {relation} where contains({text}, ?)", [secret]
+        ).fetchall()[0][0]
+    }
+    return (numbers & pii.numbers) | (strings & pii.names) | secrets
 
 
 def scan_duckdb(path: Path, pii: Pii) -> dict[str, set[str]]:

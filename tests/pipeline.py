@@ -10,16 +10,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = Path(sys.executable).with_name("dagster")
+PII_KEY = "pipeline-test-key"
+MATERIALIZE = ["asset", "materialize", "-m", "orchestration.definitions", "--select", "*"]
 
 
-def materialize(sources: Path, base: Path) -> subprocess.CompletedProcess[str]:
-    """Run the contract's command with every ``UNIONWH_*`` variable pointing under ``base``
-    (sources at ``sources``); output and the Dagster instance go to ``base``."""
+def pipeline_env(sources: Path, base: Path, **extra: str) -> dict[str, str]:
+    """Every ``UNIONWH_*`` variable pointing under ``base`` (sources at ``sources``), the
+    Dagster instance in ``base/dagster_home``; ``extra`` adds or overrides variables."""
     home = base / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     out = base / "out"
-    env = {
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("UNIONWH_")},
         "DAGSTER_HOME": str(home),
         "UNIONWH_MEMBERSHIP_DB_URL": f"sqlite:///{sources / 'membership.db'}",
@@ -27,17 +29,33 @@ def materialize(sources: Path, base: Path) -> subprocess.CompletedProcess[str]:
         "UNIONWH_SERVICES_LANDING_DIR": str(sources / "landing"),
         "UNIONWH_WAREHOUSE_PATH": str(out / "warehouse.duckdb"),
         "UNIONWH_SERVING_PATH": str(out / "serving.duckdb"),
-        "UNIONWH_PII_KEY": "pipeline-test-key",
+        "UNIONWH_PII_KEY": PII_KEY,
+        **extra,
     }
+
+
+def run_dagster(
+    env: dict[str, str], base: Path, *args: str, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """``dagster <args>`` from the project root in a session of its own (a crash point kills
+    its whole process group, never pytest); its output is appended to ``base/dagster.log``."""
     done = subprocess.run(
-        [str(DAGSTER), "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"],
+        [str(DAGSTER), *(args or MATERIALIZE)],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
+        start_new_session=True,
     )
     with (base / "dagster.log").open("a", encoding="utf-8") as log:
         log.write(done.stdout + done.stderr)
+    return done
+
+
+def materialize(sources: Path, base: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run the contract's command on ``sources``; output and the Dagster instance go to
+    ``base``. Fails the test unless the run succeeds."""
+    done = run_dagster(pipeline_env(sources, base, **extra), base)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     return done

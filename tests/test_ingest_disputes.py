@@ -522,6 +522,35 @@ def test_api_with_faults_matches_the_export(
         assert r.report["updated_since"] is not None
 
 
+def test_a_fifth_of_requests_refused_failing_or_timing_out_still_loads_exact_counts(
+    export_load: Loaded, demo_sources: Path, tmp_path: Path
+) -> None:
+    # One request in five goes wrong: 429, a 5xx, or an answer slower than the client waits.
+    # The client waits 3 s (a first page at this scale can take 1 s on a busy machine).
+    faults = FaultConfig(rate_429=0.07, rate_5xx=0.07, rate_slow=0.06, slow_seconds=4, seed=5)
+    patient = RetryPolicy(
+        max_attempts=10, base_delay=0.001, max_delay=0.01, retry_after_cap=0.01, timeout=3
+    )
+    store = RawStore(tmp_path / "wh" / "warehouse.duckdb")
+    with start_server(demo_sources / "disputes", TOKEN, faults=faults) as srv:
+        config = disputes.DisputesLoad(None, srv.url, TOKEN, KEY, page_limit=40, retry=patient)
+        results = run(config, store, export_load.now)
+        stats = srv.stats
+    for entity in ENTITIES:
+        assert hashes(store, entity) == hashes(export_load.store, entity)
+        assert results[entity].rows_new == len(hashes(export_load.store, entity))
+    retries = {
+        kind: sum(results[e].report["retries"][kind] for e in ENTITIES)
+        for kind in ("429", "5xx", "connection")
+    }
+    assert retries["429"] == stats["faults_429"] > 0
+    assert retries["5xx"] == stats["faults_5xx"] > 0
+    assert retries["connection"] > 0  # the timeouts
+    pages = sum(results[e].report["pages"] for e in ENTITIES)
+    assert stats["data_requests"] == pages + sum(retries.values())
+    assert 0.12 < sum(retries.values()) / stats["data_requests"] < 0.30
+
+
 def test_api_page_failing_midway_commits_nothing_and_rerun_loads_once(
     export_load: Loaded, demo_sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

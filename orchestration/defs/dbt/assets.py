@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from ingestion.crash_points import crash_point
 from orchestration.defs.dbt.project import dbt_project, ensure_manifest
 from orchestration.defs.dbt.translator import translator
 from orchestration.raw_assets import WAREHOUSE_POOL
@@ -26,4 +27,6 @@ def warehouse_dbt(
     """``dbt build`` of the selected models: seeds, models and their tests, in order."""
     # dbt runs inside dbt_project/, so hand it the warehouse as an absolute path.
     os.environ[ENV_WAREHOUSE_PATH] = str(Path(warehouse.path).resolve())
-    yield from dbt.cli(["build"], context=context).stream()
+    for event in dbt.cli(["build"], context=context).stream():
+        yield event
+        crash_point("dbt.result")
