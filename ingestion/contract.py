@@ -28,7 +28,7 @@ class Column:
     ``domain`` names a code list (an enumeration seed domain or a reference seed) the value
     must belong to (for ``int`` columns, its decimal text). ``event_date`` marks dates of
     things that happened, so they may not lie after the load's date (due dates and
-    catalogue end dates may).
+    catalogue end dates may). ``min_value``/``max_value`` bound an ``int`` column.
     """
 
     name: str
@@ -38,6 +38,7 @@ class Column:
     event_date: bool = False
     min_value: int | None = None
     pii: bool = False
+    max_value: int | None = None
 
 
 def _col(name: str, kind: Kind = "str", **kw: object) -> Column:
@@ -207,7 +208,7 @@ HOTLINE_REQUEST = Entity(
         opt("due_at", "timestamptz"),
         opt("closed_at", "timestamptz", event_date=True),
         req("status", "code", domain="hotline_status"),
-        opt("satisfaction", "int", min_value=1),
+        opt("satisfaction", "int", min_value=1, max_value=5),  # the contract: 1..5
         opt("linked_case_id"),
         req("updated_at", "timestamptz", event_date=True),
     ),

@@ -36,6 +36,16 @@ FETCH_FILES = 256
 FLUSH_ROWS = 200_000
 PART_SUFFIX = ".part"
 _GLOB = re.compile(r"[*?\[]")
+# Python's csv refuses a field over 128 KiB with csv.Error, which would stop a whole file for
+# one oversized remark. The file is in memory already, so the limit protects nothing: lift it
+# (process-wide, and only ever upwards; 2**31 - 1 fits a C long everywhere).
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+# The key kept for a row with the wrong number of fields. Such a row may be the tail of a
+# record whose unquoted remark (personal data) broke across lines, so its first field can be
+# free text: only a value shaped like the contract's identifiers (a letter, then letters,
+# digits, '_', '-', '.') holding no phone- or ID-number-like digit run is kept.
+_KEY_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+_PERSONAL_NUMBER = re.compile(r"(?<!\d)(?:1\d{10}|\d{15}|\d{17}[\dXx])(?!\d)")
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "program": re.compile(r"^programs/programs-(?P<day>\d{8})\.csv$"),
@@ -183,6 +193,13 @@ def read_header(text: str, entity: Entity, where: str) -> tuple[list[str], Itera
     return header, reader
 
 
+def _row_key(text: str) -> str | None:
+    key = text.strip()
+    if _KEY_SHAPE.fullmatch(key) and not _PERSONAL_NUMBER.search(key):
+        return key
+    return None
+
+
 def drift_columns(header: list[str], entity: Entity) -> list[str]:
     known = set(entity.column_names)
     return [h for h in header if h not in known]
@@ -247,7 +264,7 @@ class CsvText:
                     good.append(row)
                     lines.append(line)
                 elif length:  # a blank line is no record
-                    key = (row[key_at].strip() or None) if length > key_at else None
+                    key = _row_key(row[key_at]) if length > key_at else None
                     self.bad_rows.append((where, line, key, length, width))
         self.rows_read += len(good) + sum(1 for n in lengths if n and n != width)
         if header != self.columns:
@@ -316,8 +333,8 @@ class CsvText:
         """The rows with the wrong number of fields, in the quarantine's shape.
 
         Only the key (the field under the key's header; the first one in contract order) is
-        kept as content: the rest cannot be attributed to columns, and one of them may be the
-        PII remark.
+        kept as content, and only when it is shaped like one (``_row_key``): the rest cannot be
+        attributed to columns, and one of them may be the PII remark.
         """
         key = self.entity.key
         files, lines, firsts, counts, widths = (
@@ -364,7 +381,13 @@ def read_visits(file: LandingFile, data: bytes) -> tuple[pl.DataFrame, list[str]
         )
     except Exception as exc:  # calamine raises its own error types for every broken input
         raise ContractViolation(f"{where}: not a valid xlsx workbook ({exc})") from None
-    headers = [str(h).strip() for h in sheet.columns]
+    # A header repeated with other padding would give two columns one name (the rename below
+    # would raise): like a repeat the engine renames itself (``日期_1``), the leftmost one is
+    # read and the others are reported as drift, by their column number.
+    headers: list[str] = []
+    for number, name in enumerate(sheet.columns, start=1):
+        stripped = str(name).strip()
+        headers.append(f"{stripped} (column {number})" if stripped in headers else stripped)
     for chinese, column in STATION_VISIT_HEADERS.items():
         if chinese not in headers:
             raise ContractViolation(

@@ -117,6 +117,8 @@ def _checks(column: Column, load_date: dt.date) -> list[tuple[str, pl.Expr]]:
     if column.min_value is not None:
         rule = "person_times_lt_1" if column.name == "person_times" else "out_of_range"
         out.append((rule, typed < column.min_value))
+    if column.max_value is not None:
+        out.append(("out_of_range", typed > column.max_value))
     return out
 
 
