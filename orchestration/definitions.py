@@ -8,8 +8,8 @@ import dagster as dg
 from orchestration import automation
 from orchestration.defs import dbt as dbt_area
 from orchestration.defs import disputes, membership, quality, services, serving
+from orchestration.executor import in_process_after_recovery
 from orchestration.resources import resources_from_env
-from orchestration.run_recovery import in_process_after_recovery
 
 defs: dg.Definitions = dg.Definitions.merge(
     membership.defs,
@@ -21,6 +21,6 @@ defs: dg.Definitions = dg.Definitions.merge(
     automation.defs,
     # Every step that touches the DuckDB file is serialised by the warehouse pool anyway, so
     # separate step processes would buy no parallelism and cost a definitions load (~8 s) each.
-    # The executor first frees the pool slots of runs that died (orchestration/run_recovery).
+    # The executor first frees the pool slots of runs that died (orchestration/executor.py).
     dg.Definitions(resources=resources_from_env(), executor=in_process_after_recovery),
 )

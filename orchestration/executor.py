@@ -1,4 +1,6 @@
-"""Runs whose worker died (kill -9, OOM killer, power cut) must not hold the warehouse pool.
+"""The executor of every run: Dagster's in-process one, after two repairs of the instance.
+
+1. Runs whose worker died (kill -9, OOM killer, power cut) must not hold the warehouse pool.
 
 A run that dies without cleaning up stays STARTED in the instance and keeps its slot of the
 ``duckdb_warehouse`` pool, so every later run waits for that slot forever. The Dagster daemon's
@@ -8,15 +10,24 @@ worker process is gone, marks them failed and frees their slots; then it execute
 
 Only for an instance whose run storage is local (SQLite, the project's default): a process id
 means nothing on another machine, so with shared storage this is left to the daemon.
+
+2. Two runs started at once on a new instance both found the pool without slots, both
+allocated its one slot, and ran their warehouse steps side by side. The pool's slots are now
+allocated before the run's first claim, one run at a time (a file lock in DAGSTER_HOME).
 """
 
+import fcntl
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 
 from ingestion.processes import process_alive, process_started
+from orchestration.raw_assets import WAREHOUSE_POOL
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +81,41 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     return reaped
 
 
+@contextmanager
+def _instance_lock(instance: dg.DagsterInstance, name: str) -> Iterator[None]:
+    root = instance.root_directory
+    if root is None:  # not a local instance: its storage serialises, or the daemon does
+        yield
+        return
+    with (Path(root) / name).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def settle_pools(instance: dg.DagsterInstance, pools: tuple[str, ...]) -> None:
+    """Give each pool that still runs on the instance's default limit exactly that many
+    slots, before any step claims one. A limit set by hand (``dagster instance concurrency
+    set``) is left alone."""
+    storage = instance.event_log_storage
+    default = instance.global_op_concurrency_default_limit
+    if default is None or not storage.supports_global_concurrency_limits:
+        return
+    with _instance_lock(instance, ".pools.lock"):
+        known = storage.get_concurrency_keys()
+        for pool in pools:
+            info = storage.get_concurrency_info(pool)
+            if (pool not in known or info.using_default_limit) and info.slot_count != default:
+                storage.initialize_concurrency_limit_to_default(pool)
+
+
 @dg.executor(
     name="in_process",
     config_schema=dg.in_process_executor.config_schema.as_field(),
     requirements=dg.in_process_executor.get_requirements,
 )
 def in_process_after_recovery(init_context: dg.InitExecutorContext) -> dg.Executor:
-    """Dagster's in-process executor, after freeing the slots of dead runs."""
+    """Dagster's in-process executor, after freeing the slots of dead runs and allocating
+    the warehouse pool's."""
     reap_dead_runs(init_context.instance)
+    settle_pools(init_context.instance, (WAREHOUSE_POOL,))
     return dg.in_process_executor.executor_creation_fn(init_context)  # type: ignore[misc]

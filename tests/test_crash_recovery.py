@@ -196,7 +196,7 @@ def test_killed_at_every_point_then_rerun_equals_an_uninterrupted_run(
     assert outcome(base).serving == baseline.serving
     assert_nothing_left_behind(base)
     # The first run after each crash found the dead run holding the warehouse pool, marked
-    # it failed and freed its slot (orchestration/run_recovery.py); without that it waits
+    # it failed and freed its slot (orchestration/executor.py); without that it waits
     # forever.
     assert run_statuses(base) == ["FAILURE"] * len(CRASHES) + ["SUCCESS"]
     assert done.stderr.count("is gone: it died without finishing the run") == 1

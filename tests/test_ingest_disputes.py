@@ -549,6 +549,7 @@ def test_a_fifth_of_requests_refused_failing_or_timing_out_still_loads_exact_cou
     pages = sum(results[e].report["pages"] for e in ENTITIES)
     assert stats["data_requests"] == pages + sum(retries.values())
     assert 0.12 < sum(retries.values()) / stats["data_requests"] < 0.30
+    print(f"dispute API: {stats['data_requests']} requests, {pages} pages served, {retries}")
 
 
 def test_api_page_failing_midway_commits_nothing_and_rerun_loads_once(
