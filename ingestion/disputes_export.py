@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.crash_points import crash_point
-from ingestion.disputes_records import RecordCollector
+from ingestion.disputes_records import SURROGATE_ESCAPE, RecordCollector, unicode_text
 from ingestion.validation import ContractViolation
 
 logger = logging.getLogger(__name__)
 
 EXPORT_NAME = re.compile(r"(?P<prefix>cases|hotline)-(?P<day>\d{8})\.jsonl(?P<gz>\.gz)?")
-# Where a lone surrogate can come from in UTF-8 text: a \uD800-\uDFFF escape.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 FILE_PREFIX = {"case": "cases", "hotline_request": "hotline"}
 
 
@@ -87,11 +85,8 @@ def decode(line: str) -> object:
         value = json.loads(line)
     except (ValueError, RecursionError):
         return None
-    if _SURROGATE_ESCAPE.search(line):  # rare: only then pay for the check
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            return None
+    if SURROGATE_ESCAPE.search(line) and not unicode_text(value):  # rare: checked only then
+        return None
     return value
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,8 @@ from ingestion.validation import RULE_ORDER, parse, validate
 
 CURSOR = "updated_at"
 MALFORMED = "malformed_json"
+# Where a lone surrogate can come from in UTF-8 JSON text: a \uD800-\uDFFF escape.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _EARLIEST = dt.date.fromisoformat(EARLIEST_DATE)
 
 # What replaces an object or array found where the contract wants a scalar: it is reported
@@ -127,6 +131,17 @@ HOTLINE_SHAPE = RecordShape(
     objects={"caller": {"member_id": "caller_member_id", "phone": "caller_phone"}},
 )
 SHAPES = {CASE.name: CASE_SHAPE, HOTLINE_REQUEST.name: HOTLINE_SHAPE}
+
+
+def unicode_text(value: object) -> bool:
+    """False when a decoded JSON value holds a lone surrogate: a \\uD800-\\uDFFF escape
+    without its pair is valid JSON syntax but no Unicode text (RFC 8259, 8.2), which polars
+    and Parquet cannot hold. Only worth asking where ``SURROGATE_ESCAPE`` matched."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def as_text(value: object) -> str | None:

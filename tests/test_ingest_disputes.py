@@ -522,6 +522,25 @@ def test_api_with_faults_matches_the_export(
         assert r.report["updated_since"] is not None
 
 
+def test_api_record_with_a_lone_surrogate_is_malformed_not_fatal() -> None:
+    """A \\ud800 escape without its pair decodes to no Unicode text: as in the export, the
+    record is passed on as text (quarantined as malformed_json), its page goes on."""
+    from ingestion.disputes_api import _body
+
+    response = requests.Response()
+    response._content = (
+        b'{"data": [{"case_id": "C1", "facts": "\\ud800 x"}, {"case_id": "C2"}], '
+        b'"next_cursor": null}'
+    )
+    data = _body("/v1/cases", response)["data"]
+    assert data[1] == {"case_id": "C2"}
+    assert data[0] == '{"case_id": "C1", "facts": "\\ud800 x"}'
+    collector = disputes.RecordCollector(disputes.SHAPES["case"], KEY)
+    for position, record in enumerate(data, start=1):
+        collector.add(record, None, position, str(record), "/v1/cases")
+    assert collector.rows_read == 2 and len(collector._malformed) == 1
+
+
 def test_a_fifth_of_requests_refused_failing_or_timing_out_still_loads_exact_counts(
     export_load: Loaded, demo_sources: Path, tmp_path: Path
 ) -> None:
