@@ -31,10 +31,13 @@ browser:
 		chromium fonts-wqy-microhei >/dev/null 2>&1; } || echo "browser: could not install chromium"; }; } \
 		|| true
 
-## dagster-home: the project's Dagster instance (pool limits in orchestration/dagster.yaml)
+## dagster-home: the project's Dagster instance (pool limits in orchestration/dagster.yaml),
+## its storage created once: two runs creating a new instance's databases at the same time
+## corrupt them
 dagster-home:
 	@mkdir -p $(DAGSTER_HOME)
 	@cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@test -d $(DAGSTER_HOME)/schedules || $(VENV)/bin/dagster instance migrate >/dev/null
 
 ## run: generate the demo sources, then materialize every asset through Dagster
 run: setup dagster-home

@@ -27,8 +27,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster._core.instance.ref import InstanceRef
 from pii_scan import planted_pii, scan_tree
 from pipeline import DAGSTER, MATERIALIZE, PII_KEY, ROOT, pipeline_env, run_dagster
 from warehouse_fingerprint import fingerprint
@@ -299,12 +301,13 @@ def _read_until(serving: Path, stop: threading.Event, tally: dict[str, int]) -> 
             tally.setdefault("first_error", str(exc))  # type: ignore[arg-type]
 
 
+def _instance(home: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+
+
 def _pool_intervals(home: Path) -> list[tuple[float, float, str]]:
     """(start, end, run/step) of every step in the warehouse pool, from the instance."""
-    import dagster as dg
-    from dagster._core.instance.ref import InstanceRef
-
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    instance = _instance(home)
     spans = []
     for run in instance.get_runs():
         starts: dict[str, float] = {}
@@ -329,6 +332,9 @@ def test_two_runs_at_once_are_serialised_and_readers_never_wait(
     base = tmp_path / "busy"
     shutil.copytree(baseline.base / "out", base / "out")
     env = world.env(base)
+    # As `make dagster-home` does: two processes creating a new instance's databases at once
+    # leave its schedule storage with two alembic heads, unusable.
+    _instance(base / "dagster_home")
     serving = base / "out" / "serving.duckdb"
     stop, tally = threading.Event(), {"queries": 0, "errors": 0}
     readers = [threading.Thread(target=_read_until, args=(serving, stop, tally)) for _ in range(4)]
