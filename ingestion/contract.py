@@ -205,7 +205,7 @@ HOTLINE_REQUEST = Entity(
         req("handling", "code", domain="hotline_handling"),
         opt("assigned_union_id"),
         req("complexity", "code", domain="hotline_complexity"),
-        opt("due_at", "timestamptz"),
+        req("due_at", "timestamptz"),  # the contract lists it among the never-null fields
         opt("closed_at", "timestamptz", event_date=True),
         req("status", "code", domain="hotline_status"),
         opt("satisfaction", "int", min_value=1, max_value=5),  # the contract: 1..5

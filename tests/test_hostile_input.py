@@ -621,7 +621,7 @@ ID_FIELD = {"case": "case_id", "hotline_request": "request_id"}
 CASE_REQUIRED = ("case_no", "received_at", "source_channel", "district_code", "is_collective",
                  "status", "updated_at", "claim_types")  # fmt: skip
 HOTLINE_REQUIRED = ("received_at", "channel", "category", "topic", "handling", "complexity",
-                    "status", "updated_at")  # fmt: skip
+                    "due_at", "status", "updated_at")  # fmt: skip
 CLAIM_TYPES = ("LABOUR_RELATIONSHIP", "WAGE_ARREARS", "OVERTIME_PAY", "ECONOMIC_COMPENSATION",
                "UNLAWFUL_DISMISSAL", "NO_WRITTEN_CONTRACT", "SOCIAL_INSURANCE", "WORK_INJURY",
                "HOURS_AND_LEAVE", "CONTRACT_CHANGE", "NON_COMPETE", "OTHER")  # fmt: skip
