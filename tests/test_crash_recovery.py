@@ -74,13 +74,14 @@ class World:
     api: RunningServer
 
     def env(self, base: Path, **extra: str) -> dict[str, str]:
-        api = {"UNIONWH_DISPUTES_API_URL": self.api.url, "UNIONWH_DISPUTES_API_TOKEN": TOKEN}
-        return pipeline_env(
-            self.sources,
-            base,
-            UNIONWH_QUALITY_CONFIG=str(self.thresholds),
-            **{**api, **extra},
-        )
+        own = {
+            "UNIONWH_DISPUTES_API_URL": self.api.url,
+            "UNIONWH_DISPUTES_API_TOKEN": TOKEN,
+            "UNIONWH_QUALITY_CONFIG": str(self.thresholds),
+            # The personal-data scan reads the dbt target directory of every run here.
+            "UNIONWH_KEEP_DBT_TARGETS": "1000",
+        }
+        return pipeline_env(self.sources, base, **{**own, **extra})
 
     def run(self, base: Path, crash: str | None = None) -> subprocess.CompletedProcess[str]:
         extra = {ENV_CRASH_AT: crash} if crash else {}
