@@ -146,7 +146,10 @@ def scan_tree(root: Path, pii: Pii) -> dict[str, set[str]]:
         elif path.suffix == ".parquet":
             findings |= scan_parquet(path, pii)
         else:
-            hits = scan_bytes(path, pii)
+            try:
+                hits = scan_bytes(path, pii)
+            except FileNotFoundError:
+                continue  # gone since it was listed: SQLite's -shm when its last reader closes
             if hits:
                 findings[str(path)] = hits
     return findings
