@@ -24,7 +24,7 @@
     union all
     select
         {{ unknown_key() }} as {{ key }},
-        cast(null as varchar) as {{ column }},
+        cast(null as {{ dbt.type_string() }}) as {{ column }},
         '未知' as {{ column }}_label_zh,
         'Unknown' as {{ column }}_label_en{{ ', true as is_unknown' if is_unknown_flag }}
 {%- endmacro %}

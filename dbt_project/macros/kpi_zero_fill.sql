@@ -9,11 +9,11 @@
 -#}
 {% macro kpi_zero_fill(kpi_values, value=none, spine='spine') -%}
     select
-        cast({{ spine }}.kpi_code as varchar) as kpi_code,
-        cast({{ spine }}.period_grain as varchar) as period_grain,
+        cast({{ spine }}.kpi_code as {{ dbt.type_string() }}) as kpi_code,
+        cast({{ spine }}.period_grain as {{ dbt.type_string() }}) as period_grain,
         cast({{ spine }}.period_start as date) as period_start,
-        cast({{ spine }}.district_code as varchar) as district_code,
-        {{ value or 'cast(coalesce(' ~ kpi_values ~ '.value, 0) as double precision)' }} as value
+        cast({{ spine }}.district_code as {{ dbt.type_string() }}) as district_code,
+        {{ value or 'cast(coalesce(' ~ kpi_values ~ '.value, 0) as ' ~ type_double() ~ ')' }} as value
     from {{ spine }}
     left join {{ kpi_values }}
         on

@@ -14,3 +14,15 @@
 {% macro duckdb__date_difference(datepart, start, end) -%}
     date_diff('{{ datepart }}', {{ start }}, {{ end }})
 {%- endmacro %}
+
+{#- Spark: whole days between the dates, or seconds between the epoch seconds (so, as on
+    DuckDB, boundaries crossed rather than elapsed time truncated). -#}
+{% macro spark__date_difference(datepart, start, end) -%}
+    {%- if datepart == 'day' -%}
+        cast(datediff(cast({{ end }} as date), cast({{ start }} as date)) as bigint)
+    {%- elif datepart == 'second' -%}
+        (unix_seconds(cast({{ end }} as timestamp)) - unix_seconds(cast({{ start }} as timestamp)))
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("date_difference on spark: unsupported part " ~ datepart) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -22,3 +22,14 @@
 {% macro duckdb__date_part_number(part, date) -%}
     {{ part }}({{ date }})
 {%- endmacro %}
+
+{% macro spark__date_part_number(part, date) -%}
+    {%- set fields = {
+        'year': 'YEAR', 'quarter': 'QUARTER', 'month': 'MONTH', 'day': 'DAY',
+        'dayofyear': 'DOY', 'isodow': 'DAYOFWEEK_ISO', 'isoyear': 'YEAROFWEEK', 'week': 'WEEK',
+    } -%}
+    {%- if part not in fields -%}
+        {{ exceptions.raise_compiler_error("date_part_number: unsupported part " ~ part) }}
+    {%- endif -%}
+    cast(extract({{ fields[part] }} from {{ date }}) as bigint)
+{%- endmacro %}

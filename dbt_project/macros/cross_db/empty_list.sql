@@ -13,3 +13,7 @@
 {% macro duckdb__empty_list(element_type) -%}
     []
 {%- endmacro %}
+
+{% macro spark__empty_list(element_type) -%}
+    cast(array() as array<{{ 'string' if element_type | lower == 'varchar' else element_type }}>)
+{%- endmacro %}

@@ -22,3 +22,16 @@
 {% macro duckdb__format_date(date, format) -%}
     strftime({{ date }}, '{{ format }}')
 {%- endmacro %}
+
+{#- Spark: date_format() with Java DateTimeFormatter patterns (English names). -#}
+{% macro spark__format_date(date, format) -%}
+    {%- set codes = {'%Y': 'yyyy', '%m': 'MM', '%d': 'dd', '%A': 'EEEE', '%B': 'MMMM'} -%}
+    {%- set template = namespace(text=format) -%}
+    {%- for code, pattern in codes.items() -%}
+        {%- set template.text = template.text.replace(code, pattern) -%}
+    {%- endfor -%}
+    {%- if '%' in template.text -%}
+        {{ exceptions.raise_compiler_error("format_date: unsupported format " ~ format) }}
+    {%- endif -%}
+    date_format({{ date }}, '{{ template.text }}')
+{%- endmacro %}

@@ -15,3 +15,7 @@
 {% macro duckdb__format_fixed(value, decimals, suffix='') -%}
     printf('%.{{ decimals }}f{{ suffix | replace("%", "%%") }}', {{ value }})
 {%- endmacro %}
+
+{% macro spark__format_fixed(value, decimals, suffix='') -%}
+    format_string('%.{{ decimals }}f{{ suffix | replace("%", "%%") }}', cast({{ value }} as double))
+{%- endmacro %}

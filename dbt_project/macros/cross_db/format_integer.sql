@@ -7,10 +7,14 @@
 {%- endmacro %}
 
 {% macro default__format_integer(value, suffix='') -%}
-    cast(cast({{ value }} as bigint) as varchar)
+    cast(cast({{ value }} as bigint) as {{ dbt.type_string() }})
     {%- if suffix %} || '{{ suffix }}'{% endif %}
 {%- endmacro %}
 
 {% macro duckdb__format_integer(value, suffix='') -%}
     printf('%d{{ suffix | replace("%", "%%") }}', cast({{ value }} as bigint))
+{%- endmacro %}
+
+{% macro spark__format_integer(value, suffix='') -%}
+    format_string('%d{{ suffix | replace("%", "%%") }}', cast({{ value }} as bigint))
 {%- endmacro %}

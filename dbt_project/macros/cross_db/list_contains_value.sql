@@ -13,3 +13,7 @@
 {% macro duckdb__list_contains_value(list, value) -%}
     list_contains({{ list }}, {{ value }})
 {%- endmacro %}
+
+{% macro spark__list_contains_value(list, value) -%}
+    array_contains({{ list }}, {{ value }})
+{%- endmacro %}

@@ -1,8 +1,7 @@
 {#-
     Number of elements of a list of scalars from the raw layer (claim_types, _quality_flags):
     0 for an empty list, null for a null one, as bigint. DuckDB LIST: len(); the PostgreSQL
-    peer stores these lists as arrays (text[]): cardinality(). (generate_subscripts(list, 1)
-    and unnest(list) are the same on both engines and need no macro.)
+    peer stores these lists as arrays (text[]): cardinality().
 -#}
 {% macro list_length(list) -%}
     {{ return(adapter.dispatch('list_length', 'union_warehouse')(list)) }}
@@ -14,4 +13,9 @@
 
 {% macro duckdb__list_length(list) -%}
     len({{ list }})
+{%- endmacro %}
+
+{#- Spark's size() is -1 for a null array (spark.sql.legacy.sizeOfNull): null here. -#}
+{% macro spark__list_length(list) -%}
+    cast(case when {{ list }} is not null then size({{ list }}) end as bigint)
 {%- endmacro %}

@@ -12,3 +12,7 @@
 {% macro duckdb__month_end(date) -%}
     last_day({{ date }})
 {%- endmacro %}
+
+{% macro spark__month_end(date) -%}
+    last_day({{ date }})
+{%- endmacro %}

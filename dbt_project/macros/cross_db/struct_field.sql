@@ -14,3 +14,7 @@
 {% macro duckdb__struct_field(struct, field, data_type) -%}
     struct_extract({{ struct }}, '{{ field }}')
 {%- endmacro %}
+
+{% macro spark__struct_field(struct, field, data_type) -%}
+    {{ struct }}.{{ field }}
+{%- endmacro %}

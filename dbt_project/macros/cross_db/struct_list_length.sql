@@ -14,3 +14,7 @@
 {% macro duckdb__struct_list_length(list) -%}
     len({{ list }})
 {%- endmacro %}
+
+{% macro spark__struct_list_length(list) -%}
+    {{ spark__list_length(list) }}
+{%- endmacro %}

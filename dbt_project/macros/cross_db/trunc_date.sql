@@ -16,3 +16,7 @@
 {% macro duckdb__trunc_date(grain, date) -%}
     date_trunc({{ grain }}, {{ date }})
 {%- endmacro %}
+
+{% macro spark__trunc_date(grain, date) -%}
+    date_trunc({{ grain }}, {{ date }})
+{%- endmacro %}

@@ -27,11 +27,11 @@ unioned as (
 
 final as (
     select
-        cast(kpi_code as varchar) as kpi_code,
-        cast(period_grain as varchar) as period_grain,
+        cast(kpi_code as {{ dbt.type_string() }}) as kpi_code,
+        cast(period_grain as {{ dbt.type_string() }}) as period_grain,
         cast(period_start as date) as period_start,
-        cast(district_code as varchar) as district_code,
-        cast(value as double precision) as value  -- noqa: RF04
+        cast(district_code as {{ dbt.type_string() }}) as district_code,
+        cast(value as {{ type_double() }}) as value  -- noqa: RF04
     from unioned
 )
 

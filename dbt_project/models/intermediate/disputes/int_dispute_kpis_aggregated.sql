@@ -159,16 +159,19 @@ spine as (
     ], catalogued_only=true) }}
 ),
 
-final as (
-    {{ kpi_zero_fill('aggregated', value="
+{%- set kpi_value %}
         case spine.unit
             when 'rate'
                 then
-                    cast(aggregated.closed_count as double precision)
-                    / cast(nullif(aggregated.record_count, 0) as double precision)
-            when 'yuan' then cast(coalesce(aggregated.amount_sum, 0) as double precision)
-            else cast(coalesce(aggregated.record_count, 0) as double precision)
-        end") }}
+                    cast(aggregated.closed_count as {{ type_double() }})
+                    / cast(nullif(aggregated.record_count, 0) as {{ type_double() }})
+            when 'yuan' then cast(coalesce(aggregated.amount_sum, 0) as {{ type_double() }})
+            else cast(coalesce(aggregated.record_count, 0) as {{ type_double() }})
+        end
+{%- endset %}
+
+final as (
+    {{ kpi_zero_fill('aggregated', value=kpi_value) }}
 )
 
 select * from final

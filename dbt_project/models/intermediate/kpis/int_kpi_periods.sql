@@ -85,11 +85,11 @@ grains as (
 periods as (
     select
         grains.period_grain,
-        cast({{ date_series(
+        {{ date_series(
             trunc_date('grains.period_grain', 'bounds.first_day'),
             'bounds.last_day',
             'grains.step'
-        ) }} as date) as period_start,
+        ) }} as period_start,
         grains.step
     from grains
     cross join bounds

@@ -24,7 +24,7 @@ versioned as (
 aged as (
     select
         *,
-        cast(date_part('year', age(current_date, birth_date)) as integer) as age_years
+        {{ age_years('birth_date') }} as age_years
     from versioned
 ),
 

@@ -89,7 +89,7 @@ counted_records as (
             when 'WORKER_PIONEER' then 'worker_pioneers'
         end as kpi_code,
         awarded_on as record_date,
-        cast(null as varchar) as district_code
+        cast(null as {{ dbt.type_string() }}) as district_code
     from honors
     where
         not is_revoked
@@ -108,12 +108,16 @@ records_by_period as (
     cross join (values ('year'), ('quarter'), ('month')) as grains (period_grain)
 ),
 
-flow_values as (
+-- The city total ('ALL') is the grouping set without district_code. It is labelled in the
+-- next CTE: an output column named like a grouping column hides it from grouping() in
+-- HAVING on Spark.
+flow_counts as (
     select
         kpi_code,
         period_grain,
         period_start,
-        case when grouping(district_code) = 1 then 'ALL' else district_code end as district_code,
+        district_code,
+        grouping(district_code) = 1 as is_city_total,
         count(*) as value  -- noqa: RF04
     from records_by_period
     group by
@@ -121,7 +125,17 @@ flow_values as (
             (kpi_code, period_grain, period_start, district_code),
             (kpi_code, period_grain, period_start)
         )
-    having grouping(district_code) = 1 or district_code is not null
+),
+
+flow_values as (
+    select
+        kpi_code,
+        period_grain,
+        period_start,
+        case when is_city_total then 'ALL' else district_code end as district_code,
+        value
+    from flow_counts
+    where is_city_total or district_code is not null
 ),
 
 in_union_states as (
@@ -144,14 +158,23 @@ membership_changes as (
     where state_to is not null
 ),
 
-daily_changes as (
+daily_change_sums as (
     select
         change_date,
-        case when grouping(district_code) = 1 then 'ALL' else district_code end as district_code,
+        district_code,
+        grouping(district_code) = 1 as is_city_total,
         sum(delta) as delta
     from membership_changes
     group by grouping sets ((district_code, change_date), (change_date))
-    having grouping(district_code) = 1 or district_code is not null
+),
+
+daily_changes as (
+    select
+        change_date,
+        case when is_city_total then 'ALL' else district_code end as district_code,
+        delta
+    from daily_change_sums
+    where is_city_total or district_code is not null
 ),
 
 active_member_counts as (

@@ -33,7 +33,7 @@ tombstoned as (
     select
         record_key as delivery_id,
         'tombstone' as change_type,
-        cast(null as varchar) as file_group,
+        cast(null as {{ dbt.type_string() }}) as file_group,
         _load_id as load_id,
         _loaded_at as changed_at
     from deletions

@@ -116,7 +116,7 @@ final as (
         period_grain,
         period_start,
         'ALL' as district_code,
-        cast(stock as double precision) as value  -- noqa: RF04
+        cast(stock as {{ type_double() }}) as value  -- noqa: RF04
     from accumulated
 )
 

@@ -88,7 +88,7 @@ final as (
         period_grain,
         period_start,
         district_code,
-        cast(person_times as double precision) as value  -- noqa: RF04
+        cast(person_times as {{ type_double() }}) as value  -- noqa: RF04
     from by_district
     where district_code is not null
 
@@ -99,7 +99,7 @@ final as (
         period_grain,
         period_start,
         district_code,
-        cast(person_times as double precision) as value  -- noqa: RF04
+        cast(person_times as {{ type_double() }}) as value  -- noqa: RF04
     from city
 )
 

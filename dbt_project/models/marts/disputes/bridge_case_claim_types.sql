@@ -42,7 +42,7 @@ final as (
         deduplicated.claim_type_ordinal = min(deduplicated.claim_type_ordinal) over (
             partition by deduplicated.case_id
         ) as is_listed_first,
-        cast(1 as double precision) / count(*) over (partition by deduplicated.case_id)
+        cast(1 as {{ type_double() }}) / count(*) over (partition by deduplicated.case_id)
             as weighting_factor
     from deduplicated
     left join dim_claim_types on deduplicated.claim_type = dim_claim_types.claim_type

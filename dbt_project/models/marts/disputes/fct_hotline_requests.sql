@@ -50,7 +50,7 @@ final as (
         requests.request_status = 'CLOSED' as is_closed,
         requests.closed_at <= requests.due_at as is_closed_on_time,
         {{ date_difference('second', 'requests.received_at', 'requests.closed_at') }}
-        / cast(3600 as double precision)
+        / cast(3600 as {{ type_double() }})
             as handling_hours,
         {{ date_difference('day', 'requests.received_on', 'requests.closed_on') }}
             as handling_days

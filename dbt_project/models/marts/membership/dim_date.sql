@@ -18,7 +18,7 @@ bounds as (
 
 days as (
     select
-        cast({{ date_series('first_day', 'last_day', "interval '1 day'") }} as date) as date_day
+        {{ date_series('first_day', 'last_day', "interval '1 day'") }} as date_day
     from bounds
 ),
 

@@ -87,7 +87,7 @@ labelled as (
     left join enumerations as skill_levels
         on
             skill_levels.domain = 'skill_level'
-            and cast(member_versions.skill_level as varchar) = skill_levels.code
+            and cast(member_versions.skill_level as {{ dbt.type_string() }}) = skill_levels.code
     left join enumerations as member_statuses
         on
             member_statuses.domain = 'member_status'

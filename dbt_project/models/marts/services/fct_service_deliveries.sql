@@ -56,8 +56,10 @@
     {%- do insert_values.append('DBT_INTERNAL_SOURCE.' ~ column) -%}
 {%- endfor -%}
 
+{#- Spark tables here are plain Parquet, which has no MERGE (Delta Lake or Iceberg would):
+    on Spark the fact is rebuilt whole on every run. -#}
 {{ config(
-    materialized='incremental',
+    materialized='table' if target.type == 'spark' else 'incremental',
     incremental_strategy='merge',
     unique_key='delivery_id',
     on_schema_change='ignore',

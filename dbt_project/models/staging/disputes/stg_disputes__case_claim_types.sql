@@ -10,17 +10,16 @@ source as (
 unnested as (
     select
         case_id,
-        generate_subscripts(claim_types, 1) as claim_type_ordinal,
-        unnest(claim_types) as claim_type
+        {{ list_elements('claim_types', 'claim_type_ordinal', 'claim_type') }}
     from source
     where not _is_deleted
 ),
 
 renamed as (
     select
-        cast(case_id as varchar) as case_id,
+        cast(case_id as {{ dbt.type_string() }}) as case_id,
         cast(claim_type_ordinal as integer) as claim_type_ordinal,
-        cast(claim_type as varchar) as claim_type
+        cast(claim_type as {{ dbt.type_string() }}) as claim_type
     from unnested
 ),
 

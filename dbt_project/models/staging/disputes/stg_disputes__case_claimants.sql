@@ -12,29 +12,28 @@ source as (
 unnested as (
     select
         case_id,
-        {{ struct_list_subscripts('claimants') }} as claimant_ordinal,
-        {{ struct_list_unnest('claimants') }} as claimant
+        {{ struct_list_elements('claimants', 'claimant_ordinal', 'claimant') }}
     from source
     where not _is_deleted
 ),
 
 renamed as (
     select
-        cast(case_id as varchar) as case_id,
+        cast(case_id as {{ dbt.type_string() }}) as case_id,
         cast(claimant_ordinal as integer) as claimant_ordinal,
-        cast({{ struct_field('claimant', 'member_id', 'varchar') }} as varchar) as member_id,
+        cast({{ struct_field('claimant', 'member_id', 'varchar') }} as {{ dbt.type_string() }}) as member_id,
         cast({{ struct_field('claimant', 'id_valid', 'boolean') }} as boolean) as id_is_valid,
-        cast({{ struct_field('claimant', 'id_gender', 'varchar') }} as varchar) as gender,
+        cast({{ struct_field('claimant', 'id_gender', 'varchar') }} as {{ dbt.type_string() }}) as gender,
         cast(
             {{ date_part_number('year', struct_field('claimant', 'id_birth_date', 'date')) }}
             as integer
         ) as birth_year,
         cast({{ struct_field('claimant', 'phone_valid', 'boolean') }} as boolean) as phone_is_valid,
         cast(
-            {{ struct_field('claimant', 'employment_form', 'varchar') }} as varchar
+            {{ struct_field('claimant', 'employment_form', 'varchar') }} as {{ dbt.type_string() }}
         ) as employment_form,
         cast(
-            {{ struct_field('claimant', 'new_form_type', 'varchar') }} as varchar
+            {{ struct_field('claimant', 'new_form_type', 'varchar') }} as {{ dbt.type_string() }}
         ) as new_form_type,
         {{ struct_field('claimant', 'member_id', 'varchar') }} is not null as is_member
     from unnested

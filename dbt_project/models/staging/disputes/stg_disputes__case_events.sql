@@ -10,17 +10,16 @@ source as (
 unnested as (
     select
         case_id,
-        {{ struct_list_subscripts('events') }} as event_ordinal,
-        {{ struct_list_unnest('events') }} as case_event
+        {{ struct_list_elements('events', 'event_ordinal', 'case_event') }}
     from source
     where not _is_deleted
 ),
 
 renamed as (
     select
-        cast(case_id as varchar) as case_id,
+        cast(case_id as {{ dbt.type_string() }}) as case_id,
         cast(event_ordinal as integer) as event_ordinal,
-        cast({{ struct_field('case_event', 'type', 'varchar') }} as varchar) as event_type,
+        cast({{ struct_field('case_event', 'type', 'varchar') }} as {{ dbt.type_string() }}) as event_type,
         cast({{ struct_field('case_event', 'at', 'timestamp') }} as timestamp) as event_at,
         cast({{ struct_field('case_event', 'at', 'timestamp') }} as date) as event_on
     from unnested

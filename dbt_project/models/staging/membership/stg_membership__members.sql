@@ -28,7 +28,7 @@ renamed as (
         id_type,
         gender,
         birth_date,
-        cast(date_part('year', age(current_date, birth_date)) as integer) as age_years,
+        {{ age_years('birth_date') }} as age_years,
         ethnicity_code,
         education,
         hukou_type,
@@ -101,7 +101,7 @@ final as (
     left join enumerations as skill_levels
         on
             skill_levels.domain = 'skill_level'
-            and cast(banded.skill_level as varchar) = skill_levels.code
+            and cast(banded.skill_level as {{ dbt.type_string() }}) = skill_levels.code
     left join enumerations as member_statuses
         on member_statuses.domain = 'member_status' and banded.member_status = member_statuses.code
 )
