@@ -7,18 +7,18 @@ dbt_project/profiles.yml).
 
 prints one JSON line for the load and one for the build, with their wall times.
 
-The copy: the raw history of every entity a dbt source names (``raw.<entity>``, every
-version of every load) and ``raw.deletions`` become PostgreSQL tables with the same columns;
-the ``raw.<entity>_current`` views are re-created over them with the raw store's
-reconciliation rules in portable SQL (``current_view_sql``), so PostgreSQL reconciles the
-history on every read exactly as DuckDB does. Types: VARCHAR → text, integers → the same width,
-DOUBLE → double precision, DECIMAL(p,s) → numeric(p,s), DATE/TIMESTAMP/BOOLEAN alike, a LIST
-of scalars → an array (text[] ...), and a STRUCT, MAP or LIST of STRUCT → jsonb (DuckDB's
-to_json: a timestamp becomes "yyyy-mm-dd hh:mm:ss", which the models cast back; see
-dbt_project/macros/cross_db/); a type without a faithful PostgreSQL peer (BLOB...) is
-refused. Rows stream from DuckDB in Arrow batches, are written as CSV (values rendered as text
-by DuckDB) and arrive through COPY ... FROM STDIN, so a table of millions of rows never sits
-in memory. PostgreSQL's parsing of the COPY is the bottleneck (~170k rows/s of the delivery
+The copy: the raw history of every entity a dbt source names (``raw.<entity>``, every version
+of every load) and ``raw.deletions`` become PostgreSQL tables with the same columns; the
+``raw.<entity>_current`` views are re-created over them with the raw store's reconciliation
+rules in portable SQL (``ingestion.raw_views``, the text DuckDB and Spark run), so PostgreSQL
+reconciles the history on every read exactly as DuckDB does. Types: VARCHAR → text, integers →
+the same width, DOUBLE → double precision, DECIMAL(p,s) → numeric(p,s), DATE/TIMESTAMP/BOOLEAN
+alike, a LIST of scalars → an array (text[] ...), and a STRUCT, MAP or LIST of STRUCT → jsonb
+(DuckDB's to_json: a timestamp becomes "yyyy-mm-dd hh:mm:ss", which the models cast back; see
+dbt_project/macros/cross_db/); a type without a faithful PostgreSQL peer (BLOB...) is refused.
+Rows stream from DuckDB in Arrow batches, are written as CSV (values rendered as text by
+DuckDB) and arrive through COPY ... FROM STDIN, so a table of millions of rows never sits in
+memory. PostgreSQL's parsing of the COPY is the bottleneck (~170k rows/s of the delivery
 table's width on this machine); two relations loading at once were no faster on two cores.
 """
 
@@ -43,7 +43,7 @@ import yaml
 from psycopg import sql
 
 from ingestion.contract import ENTITIES
-from ingestion.raw_store import CURRENT_RULES
+from ingestion.raw_views import current_view_sql
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "dbt_project"
@@ -207,50 +207,6 @@ def _copy_relation(con: duckdb.DuckDBPyConnection, pg: psycopg.Connection, relat
 CURRENT_SUFFIX = "_current"
 
 
-def current_view_sql(entity: str, columns: list[str]) -> str:
-    """``raw.<entity>_current`` in portable SQL: the same reconciliation rule over the same
-    history as ``ingestion.raw_store`` (whose DuckDB views use ``qualify``), so PostgreSQL
-    re-runs it on every read as DuckDB does, instead of starting from a reconciled copy."""
-    rule, spec = CURRENT_RULES[entity], ENTITIES[entity]
-    history = f'{RAW}."{entity}"'
-    cols = ", ".join(f'"{c}"' for c in columns)
-    position = "_load_id desc, _source_file desc nulls last, _source_line desc nulls last"
-    if rule == "snapshot":
-        latest = (
-            f"select {cols} from {history} where _load_id = (select max(_load_id) from {history})"
-        )
-    else:
-        source = history
-        if rule == "revisioned":
-            source = (
-                f"(select {cols} from (select {cols}, max(_revision) over "
-                f"(partition by _file_group) as __latest_revision from {history}) as revised "
-                f"where _revision = __latest_revision)"
-            )
-        order = position if rule == "file" else f"{spec.cursor} desc nulls last, {position}"
-        latest = (
-            f"select {cols} from (select {cols}, row_number() over (partition by _record_key "
-            f"order by {order}) as __rank from {source} as history) as ranked where __rank = 1"
-        )
-    return f"""
-        with latest as ({latest}),
-        deletions as (
-            select record_key, max(_load_id) as deleted_load_id, max(_loaded_at) as deleted_at
-            from {RAW}.deletions
-            where source = '{spec.source}' and entity = '{entity}'
-            group by record_key
-        )
-        select
-            latest.*,
-            deletions.deleted_load_id is not null as _is_deleted,
-            deletions.deleted_at as _deleted_at
-        from latest
-        left join deletions
-            on deletions.record_key = latest._record_key
-            and deletions.deleted_load_id > latest._load_id
-    """
-
-
 def load_raw(
     warehouse: Path,
     database: str,
@@ -284,7 +240,7 @@ def load_raw(
             if relation.endswith(CURRENT_SUFFIX):
                 entity = relation.removesuffix(CURRENT_SUFFIX)
                 columns = [name for name, _ in _columns(con, entity)]
-                view = sql.SQL(current_view_sql(entity, columns))  # type: ignore[arg-type]
+                view = sql.SQL(current_view_sql(ENTITIES[entity], columns))  # type: ignore[arg-type]
                 pg.execute(
                     sql.SQL("create view {} as ").format(sql.Identifier(RAW, relation)) + view
                 )

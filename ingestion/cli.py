@@ -1,11 +1,14 @@
-"""Command line: ``python -m ingestion load [--source ...]`` and ``rebuild --from raw|sources``.
+"""Command line: ``python -m ingestion load [--source ...]``, ``rebuild --from raw|sources``
+and ``spark-raw``.
 
 ``load``: for benchmarks and for operators who need one load by hand; the data team's way is
 the Dagster UI (the same functions run there). ``rebuild``: recovery of a lost or broken
 warehouse file, from the raw directory's load manifests (``--from raw``) or by loading every
 source again into a new raw layer (``--from sources``); what it replaces is moved aside, never
 deleted. A full materialization then rebuilds the models (``make rebuild-from-raw``,
-``make rebuild-from-sources``). Configured by the ``UNIONWH_*`` variables.
+``make rebuild-from-sources``). ``spark-raw``: register the committed raw layer in the local
+Spark catalog (``UNIONWH_SPARK_DIR``) for ``dbt build --target spark``; a Dagster run with
+``UNIONWH_ENGINE=spark`` does it itself. Configured by the ``UNIONWH_*`` variables.
 """
 
 from __future__ import annotations
@@ -56,11 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     rebuild = sub.add_parser("rebuild", help="recreate a lost or broken warehouse file")
     rebuild.add_argument("--from", dest="origin", choices=["raw", "sources"], required=True)
+    sub.add_parser("spark-raw", help="register the raw layer in the local Spark catalog")
     args = parser.parse_args(argv)
 
     settings = PipelineSettings.from_env()
     raw_dir = os.environ.get(ENV_RAW_DIR) or None
     store = RawStore(settings.warehouse_path, Path(raw_dir) if raw_dir else None)
+    if args.command == "spark-raw":
+        from ingestion.spark_catalog import register
+
+        spark_dir = settings.spark_dir
+        rows = register(store, spark_dir)
+        print(json.dumps({"spark_dir": str(spark_dir), "rows": rows}), flush=True)
+        return 0
     if args.command == "rebuild":
         moved = _move_aside(store, raw_too=args.origin == "sources")
         for old, new in moved:

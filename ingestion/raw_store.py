@@ -22,7 +22,8 @@ Views in the warehouse file:
 - ``raw.<entity>``: every committed version (history; ``_load_id``, ``_loaded_at``,
   ``_source_file``, ``_source_line``, ``_record_key``, ``_row_hash``, ``_quality_flags``).
 - ``raw.<entity>_current``: the reconciled current state, one row per key, with
-  ``_is_deleted``/``_deleted_at`` (see ``CURRENT_RULES``).
+  ``_is_deleted``/``_deleted_at`` (``ingestion.raw_views``: the rule per entity, one SQL
+  text for DuckDB, the PostgreSQL peer and Spark).
 - ``raw.deletions``, ``quarantine.records``: tombstones and rejected records of all sources.
 """
 
@@ -45,6 +46,7 @@ import polars as pl
 from ingestion.contract import ENTITIES, Entity
 from ingestion.crash_points import crash_point
 from ingestion.pii import record_digest
+from ingestion.raw_views import current_view_sql
 
 logger = logging.getLogger(__name__)
 
@@ -93,62 +95,6 @@ def connect(
         yield con
     finally:
         con.close()
-
-
-# How the current state of each entity is reconciled from its history.
-#   cursor:     greatest cursor wins; tie: later load, later file, later line.
-#   snapshot:   the rows of the newest committed snapshot are the truth.
-#   revisioned: only the latest revision of each file group counts, then as ``cursor``.
-#   file:       later file (then line) wins.
-CURRENT_RULES: dict[str, str] = {
-    "union_org": "cursor",
-    "member": "cursor",
-    "membership_event": "cursor",
-    "honor": "cursor",
-    "case": "cursor",
-    "hotline_request": "cursor",
-    "program": "snapshot",
-    "station": "snapshot",
-    "delivery": "revisioned",
-    "station_visit": "file",
-}
-
-
-def _current_view_sql(entity: Entity) -> str:
-    rule = CURRENT_RULES[entity.name]
-    history = f"raw.{entity.name}"
-    position = "_load_id desc, _source_file desc nulls last, _source_line desc nulls last"
-    if rule == "snapshot":
-        latest = f"select * from {history} where _load_id = (select max(_load_id) from {history})"
-    else:
-        source = history
-        if rule == "revisioned":
-            source = (
-                f"(select * from {history} qualify _revision = "
-                f"max(_revision) over (partition by _file_group))"
-            )
-        order = position if rule == "file" else f"{entity.cursor} desc nulls last, {position}"
-        latest = (
-            f"select * from {source} "
-            f"qualify row_number() over (partition by _record_key order by {order}) = 1"
-        )
-    return f"""
-        with latest as ({latest}),
-        deletions as (
-            select record_key, max(_load_id) as deleted_load_id, max(_loaded_at) as deleted_at
-            from raw.deletions
-            where source = '{entity.source}' and entity = '{entity.name}'
-            group by record_key
-        )
-        select
-            latest.*,
-            deletions.deleted_load_id is not null as _is_deleted,
-            deletions.deleted_at as _deleted_at
-        from latest
-        left join deletions
-            on deletions.record_key = latest._record_key
-            and deletions.deleted_load_id > latest._load_id
-    """
 
 
 def row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
@@ -485,8 +431,10 @@ class RawStore:
             f"create or replace view raw.{entity.name} as "
             f"select * from read_parquet({_sql_list(files)}, union_by_name = true)"
         )
+        columns = [r[0] for r in con.execute(f"describe raw.{entity.name}").fetchall()]
         con.execute(
-            f"create or replace view raw.{entity.name}_current as {_current_view_sql(entity)}"
+            f"create or replace view raw.{entity.name}_current as "
+            f"{current_view_sql(entity, columns)}"
         )
 
     def _rebuild_shared_views(self, con: duckdb.DuckDBPyConnection) -> None:

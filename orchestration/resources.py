@@ -26,10 +26,12 @@ from orchestration.settings import (  # noqa: F401 - re-exported for the definit
     ENV_RAW_DIR,
     ENV_SERVICES_LANDING_DIR,
     ENV_SERVING_PATH,
+    ENV_SPARK_DIR,
     ENV_WAREHOUSE_PATH,
     DemoPiiKeyWarning,
     PipelineSettings,
     _get,
+    spark_dir,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,10 +47,17 @@ def _env_or(name: str, default: str | None) -> Any:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file and the Parquet raw directory beside it."""
+    """The DuckDB warehouse file and the Parquet raw directory beside it; ``engine`` is the
+    engine dbt builds the models on (``duckdb``, or ``spark`` with its catalog and tables
+    under ``spark_dir``)."""
 
     path: str
     raw_dir: str | None = None
+    engine: str = "duckdb"
+    spark_dir: str | None = None
+
+    def spark_path(self) -> Path:
+        return spark_dir(Path(self.path), self.spark_dir)
 
     def store(self) -> RawStore:
         return RawStore(Path(self.path), Path(self.raw_dir) if self.raw_dir else None)
@@ -95,6 +104,9 @@ def resources_from_env() -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(
             path=_env_or(ENV_WAREHOUSE_PATH, str(defaults.warehouse_path)),
             raw_dir=_env_or(ENV_RAW_DIR, None),
+            # Not secret, and checked (lowercase, a known engine) by PipelineSettings.
+            engine=defaults.engine,
+            spark_dir=_env_or(ENV_SPARK_DIR, None),
         ),
         "serving": ServingResource(
             path=_env_or(ENV_SERVING_PATH, str(defaults.serving_path)),

@@ -26,6 +26,11 @@ ENV_SERVICES_LANDING_DIR = "UNIONWH_SERVICES_LANDING_DIR"
 ENV_WAREHOUSE_PATH = "UNIONWH_WAREHOUSE_PATH"
 ENV_SERVING_PATH = "UNIONWH_SERVING_PATH"
 ENV_PII_KEY = "UNIONWH_PII_KEY"
+# The engine dbt builds the models on (the one switch: README, "Scale-out on Spark").
+ENV_ENGINE = "UNIONWH_ENGINE"
+ENGINES = ("duckdb", "spark")
+# The local Spark's catalog and tables (default: <warehouse dir>/<warehouse stem>_spark).
+ENV_SPARK_DIR = "UNIONWH_SPARK_DIR"
 
 DEFAULT_MEMBERSHIP_DB_URL = "sqlite:///data/demo/membership.db"
 DEFAULT_DISPUTES_EXPORT_DIR = Path("data/demo/disputes")
@@ -60,6 +65,13 @@ class PipelineSettings:
     warehouse_path: Path = DEFAULT_WAREHOUSE_PATH
     serving_path: Path = DEFAULT_SERVING_PATH
     pii_key: str = field(default=DEMO_PII_KEY, repr=False)
+    engine: str = "duckdb"
+    spark_dir_setting: Path | None = None
+
+    @property
+    def spark_dir(self) -> Path:
+        """Where the local Spark keeps its catalog and tables."""
+        return spark_dir(self.warehouse_path, self.spark_dir_setting)
 
     @property
     def disputes_use_api(self) -> bool:
@@ -101,6 +113,11 @@ class PipelineSettings:
             warnings.warn(message, DemoPiiKeyWarning, stacklevel=2)
             logger.warning(message)
 
+        engine = (_get(env, ENV_ENGINE) or "duckdb").lower()
+        if engine not in ENGINES:
+            raise ValueError(f"{ENV_ENGINE}={engine!r}: expected one of {', '.join(ENGINES)}")
+        spark_setting = _get(env, ENV_SPARK_DIR)
+
         return cls(
             membership_db_url=_get(env, ENV_MEMBERSHIP_DB_URL) or DEFAULT_MEMBERSHIP_DB_URL,
             disputes_api_url=api_url,
@@ -114,7 +131,17 @@ class PipelineSettings:
             warehouse_path=Path(_get(env, ENV_WAREHOUSE_PATH) or DEFAULT_WAREHOUSE_PATH),
             serving_path=Path(_get(env, ENV_SERVING_PATH) or DEFAULT_SERVING_PATH),
             pii_key=pii_key,
+            engine=engine,
+            spark_dir_setting=Path(spark_setting) if spark_setting else None,
         )
+
+
+def spark_dir(warehouse_path: Path, setting: str | Path | None = None) -> Path:
+    """``setting`` (UNIONWH_SPARK_DIR) if given, else ``<warehouse dir>/<stem>_spark``;
+    absolute, because dbt resolves it from dbt_project/."""
+    if setting:
+        return Path(setting).resolve()
+    return warehouse_path.resolve().parent / f"{warehouse_path.stem}_spark"
 
 
 # Where the raw Parquet files go when not beside the warehouse.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
 import pytest
+import yaml
 
+from ingestion.spark_catalog import session_conf
 from orchestration.resources import DEMO_PII_KEY, DemoPiiKeyWarning, PipelineSettings
 
 REAL_KEY = "a-real-secret-key-from-the-vault"
@@ -112,3 +115,32 @@ def test_settings_are_immutable() -> None:
     settings = PipelineSettings(pii_key=REAL_KEY)
     with pytest.raises(AttributeError):
         settings.warehouse_path = Path("elsewhere.duckdb")  # type: ignore[misc]
+
+
+def test_spark_profile_and_session_conf_are_the_same_settings(tmp_path: Path) -> None:
+    """dbt's ``spark`` target and ``ingestion.spark_catalog`` must open the same catalog with
+    the same settings, or dbt would not see the registered raw layer."""
+    profiles = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "dbt_project" / "profiles.yml").read_text("utf-8")
+    )
+    params = profiles["union_warehouse"]["outputs"]["spark"]["server_side_parameters"]
+    env = {"UNIONWH_SPARK_DIR": str(tmp_path)}
+
+    def render(value: str) -> str:
+        return re.sub(
+            r"\{\{ env_var\('(\w+)'(?:, '([^']*)')?\) \}\}",
+            lambda m: env.get(m[1], m[2] or ""),
+            str(value),
+        )
+
+    assert {key: render(value) for key, value in params.items()} == session_conf(tmp_path)
+
+
+def test_engine_setting_is_checked() -> None:
+    assert PipelineSettings.from_env({}, warn=False).engine == "duckdb"
+    settings = PipelineSettings.from_env(
+        {"UNIONWH_ENGINE": "Spark", "UNIONWH_WAREHOUSE_PATH": "/x/wh.duckdb"}, warn=False
+    )
+    assert (settings.engine, settings.spark_dir) == ("spark", Path("/x/wh_spark"))
+    with pytest.raises(ValueError, match="UNIONWH_ENGINE='bigquery'"):
+        PipelineSettings.from_env({"UNIONWH_ENGINE": "bigquery"}, warn=False)

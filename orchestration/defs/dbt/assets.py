@@ -1,7 +1,10 @@
 """The dbt project as Dagster assets: every model and seed, dbt tests as asset checks."""
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,10 +13,16 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from ingestion.crash_points import crash_point
+from ingestion.spark_catalog import land_marts
 from orchestration.defs.dbt.project import dbt_project, ensure_manifest
 from orchestration.defs.dbt.translator import translator
 from orchestration.raw_assets import WAREHOUSE_POOL
-from orchestration.resources import ENV_WAREHOUSE_PATH, WarehouseResource
+from orchestration.resources import (
+    ENV_RAW_DIR,
+    ENV_SPARK_DIR,
+    ENV_WAREHOUSE_PATH,
+    WarehouseResource,
+)
 
 # Each run leaves its own target directory (compiled SQL, logs, results: ~25 MB at any
 # scale); without pruning a daily schedule fills the disk.
@@ -30,15 +39,64 @@ KEEP_DBT_TARGETS = 10
 def warehouse_dbt(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """``dbt build`` of the selected models: seeds, models and their tests, in order."""
+    """``dbt build`` of the selected models: seeds, models and their tests, in order.
+
+    On Spark (``UNIONWH_ENGINE=spark``): the committed raw layer is registered in the Spark
+    catalog first, the build runs there (target ``spark``), and the marts it built are landed
+    in the DuckDB warehouse for the quality suites, the publication and BI."""
     # dbt runs inside dbt_project/, so hand it the warehouse as an absolute path.
     os.environ[ENV_WAREHOUSE_PATH] = str(Path(warehouse.path).resolve())
-    invocation = dbt.cli(["build"], context=context)
+    args = ["build"]
+    if warehouse.engine == "spark":
+        spark_dir = warehouse.spark_path()
+        os.environ[ENV_SPARK_DIR] = str(spark_dir)
+        rows = register_raw_in_spark(warehouse)
+        context.log.info(f"raw layer registered in the Spark catalog at {spark_dir}: {rows}")
+        args += ["--target", "spark"]
+    invocation = dbt.cli(args, context=context)
     for event in invocation.stream():
         yield event
         crash_point("dbt.result")
+    if warehouse.engine == "spark":
+        landed = land_marts(
+            Path(warehouse.path), warehouse.spark_path(), built_marts(invocation.target_path)
+        )
+        context.log.info(f"marts landed from Spark into the warehouse: {landed}")
     keep = int(os.environ.get(ENV_KEEP_DBT_TARGETS) or KEEP_DBT_TARGETS)
     prune_targets(invocation.target_path.parent, f"{context.op_def.name}-*", keep)
+
+
+def register_raw_in_spark(warehouse: WarehouseResource) -> dict[str, int]:
+    """``python -m ingestion spark-raw`` in a child process: its JVM, and with it the lock on
+    the embedded Derby metastore, ends before dbt's Spark session starts."""
+    env = {**os.environ, ENV_WAREHOUSE_PATH: str(Path(warehouse.path).resolve())}
+    env[ENV_SPARK_DIR] = str(warehouse.spark_path())
+    if warehouse.raw_dir:
+        env[ENV_RAW_DIR] = str(Path(warehouse.raw_dir).resolve())
+    done = subprocess.run(
+        [sys.executable, "-m", "ingestion", "spark-raw"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"registering the raw layer in Spark failed:\n{done.stderr[-5000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["rows"]
+
+
+def built_marts(target_path: Path) -> list[str]:
+    """The tables of schema ``marts`` that this dbt invocation built."""
+    results = json.loads((target_path / "run_results.json").read_text(encoding="utf-8"))
+    manifest = json.loads((target_path / "manifest.json").read_text(encoding="utf-8"))
+    tables = []
+    for result in results["results"]:
+        node = manifest["nodes"].get(result["unique_id"], {})
+        if (
+            node.get("resource_type") == "model"
+            and node.get("schema") == "marts"
+            and node.get("config", {}).get("materialized") == "table"
+            and result["status"] == "success"
+        ):
+            tables.append(node["alias"])
+    return sorted(tables)
 
 
 def prune_targets(root: Path, pattern: str, keep: int) -> list[Path]:

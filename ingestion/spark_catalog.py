@@ -1,8 +1,12 @@
-"""The raw layer in a Spark catalog: the committed Parquet files of the raw directory,
-registered as Spark tables and views with the same names and the same reconciliation as the
-DuckDB warehouse's ``raw`` schema, so ``dbt build --target spark`` reads the same raw data.
+"""The warehouse's tables in a Spark catalog, for ``dbt build --target spark``.
 
-    .venv/bin/python -m ingestion spark-raw            # UNIONWH_WAREHOUSE_PATH, UNIONWH_SPARK_DIR
+In: the raw layer. The committed Parquet files of the raw directory are registered as Spark
+tables and views with the same names and the same reconciliation as the DuckDB warehouse's
+``raw`` schema, so Spark reads the same raw data (``python -m ingestion spark-raw``).
+Out: the marts. What dbt built in Spark's ``marts`` database is Parquet under the Spark
+warehouse directory; ``land_marts`` copies it into the DuckDB warehouse's ``marts`` schema,
+where the quality suites, the publication to the serving file and BI find it as after a
+DuckDB build (``UNIONWH_ENGINE=spark``, orchestration/defs/dbt).
 
 What is committed comes from the warehouse file's commit log (``meta.loads``, opened
 read-only for a moment): each entity's folder ``<raw>/<source>/<entity>/`` becomes an external
@@ -39,13 +43,6 @@ RAW = "raw"
 SCHEMAS = ("raw", "reference", "staging", "intermediate", "marts", "main")
 
 
-def default_spark_dir(warehouse_path: Path) -> Path:
-    configured = os.environ.get("UNIONWH_SPARK_DIR")
-    if configured:
-        return Path(configured).resolve()
-    return warehouse_path.resolve().parent / f"{warehouse_path.stem}_spark"
-
-
 def session_conf(spark_dir: Path) -> dict[str, str]:
     """The local Spark session's settings (dbt_project/profiles.yml, target ``spark``, sets
     the same ones from the same variables; tests/test_spark.py holds them equal)."""
@@ -62,9 +59,15 @@ def session_conf(spark_dir: Path) -> dict[str, str]:
         # Every timestamp in the warehouse is naive Beijing wall-clock time: UTC as the
         # session zone keeps Spark from shifting them when it casts.
         "spark.sql.session.timeZone": "UTC",
+        # ... and `timestamp` is a naive (NTZ) timestamp, as in DuckDB and the Parquet raw
+        # files; written as plain microseconds, the type DuckDB reads back as TIMESTAMP.
+        "spark.sql.timestampType": "TIMESTAMP_NTZ",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.sql.parquet.mergeSchema": "true",
         "spark.sql.shuffle.partitions": os.environ.get("UNIONWH_SPARK_SHUFFLE_PARTITIONS", "8"),
         "spark.ui.enabled": "false",
+        # The progress bar shares dbt's stdout and breaks the JSON lines Dagster reads.
+        "spark.ui.showConsoleProgress": "false",
     }
 
 
@@ -161,11 +164,40 @@ def register_raw(
     return counts
 
 
-def register(warehouse_path: Path, spark_dir: Path | None = None) -> dict[str, int]:
+def register(store: RawStore, spark_dir: Path) -> dict[str, int]:
     """Register the warehouse's committed raw layer in the local Spark catalog."""
-    store = RawStore(warehouse_path)
     loads = committed_loads(store)
     if not loads:
-        raise FileNotFoundError(f"{warehouse_path}: no committed loads to register")
-    with spark_session(spark_dir or default_spark_dir(warehouse_path)) as spark:
+        raise FileNotFoundError(f"{store.warehouse_path}: no committed loads to register")
+    with spark_session(spark_dir) as spark:
         return register_raw(spark, store, loads)
+
+
+def mart_files(spark_dir: Path, table: str) -> str:
+    """The Parquet files of a managed table of Spark's ``marts`` database (a glob)."""
+    return str(spark_dir.resolve() / "warehouse" / "marts.db" / table / "*.parquet")
+
+
+def land_marts(warehouse_path: Path, spark_dir: Path, tables: list[str]) -> dict[str, int]:
+    """Replace ``marts.<table>`` of the DuckDB warehouse with Spark's, for each of
+    ``tables``, in one transaction; returns the rows landed per table."""
+    rows: dict[str, int] = {}
+    with connect(warehouse_path) as con:
+        con.begin()
+        try:
+            con.execute("create schema if not exists marts")
+            for table in tables:
+                con.execute(
+                    f'create or replace table marts."{table}" as select * from '
+                    f"read_parquet({_duck_string(mart_files(spark_dir, table))})"
+                )
+                rows[table] = con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return rows
+
+
+def _duck_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
