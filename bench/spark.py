@@ -130,8 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.spark", description=__doc__)
     parser.add_argument("--scale", type=float, nargs="+", default=[0.1, 1.0])
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--prepare-only", action="store_true",
+        help="generate the sources and load the raw layer (kept for the next run), no builds",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.prepare_only:
+        for scale in args.scale:
+            work = (args.out / f"spark-sf{scale:g}").resolve()
+            prepare(work, scale, environment(work))
+        return 0
     result: dict[str, Any] = {"machine": machine(), "scales": []}
     for scale in args.scale:
         row = bench_scale(scale, args.out)

@@ -21,7 +21,10 @@
     {%- if datepart == 'day' -%}
         cast(datediff(cast({{ end }} as date), cast({{ start }} as date)) as bigint)
     {%- elif datepart == 'second' -%}
-        (unix_seconds(cast({{ end }} as timestamp_ltz)) - unix_seconds(cast({{ start }} as timestamp_ltz)))
+        (
+            unix_seconds(cast({{ end }} as timestamp_ltz))
+            - unix_seconds(cast({{ start }} as timestamp_ltz))
+        )
     {%- else -%}
         {{ exceptions.raise_compiler_error("date_difference on spark: unsupported part " ~ datepart) }}
     {%- endif -%}

@@ -8,7 +8,8 @@
     per select, so one inline() of (position, element) structs.
 -#}
 {% macro struct_list_elements(list, position, element) -%}
-    {{ return(adapter.dispatch('struct_list_elements', 'union_warehouse')(list, position, element)) }}
+    {{ return(adapter.dispatch('struct_list_elements', 'union_warehouse')(
+        list, position, element)) }}
 {%- endmacro %}
 
 {% macro default__struct_list_elements(list, position, element) -%}

@@ -171,8 +171,8 @@ daily_change_sums as (
 daily_changes as (
     select
         change_date,
-        case when is_city_total then 'ALL' else district_code end as district_code,
-        delta
+        delta,
+        case when is_city_total then 'ALL' else district_code end as district_code
     from daily_change_sums
     where is_city_total or district_code is not null
 ),

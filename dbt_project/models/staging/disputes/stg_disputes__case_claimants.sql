@@ -21,9 +21,13 @@ renamed as (
     select
         cast(case_id as {{ dbt.type_string() }}) as case_id,
         cast(claimant_ordinal as integer) as claimant_ordinal,
-        cast({{ struct_field('claimant', 'member_id', 'varchar') }} as {{ dbt.type_string() }}) as member_id,
+        cast(
+            {{ struct_field('claimant', 'member_id', 'varchar') }} as {{ dbt.type_string() }}
+        ) as member_id,
         cast({{ struct_field('claimant', 'id_valid', 'boolean') }} as boolean) as id_is_valid,
-        cast({{ struct_field('claimant', 'id_gender', 'varchar') }} as {{ dbt.type_string() }}) as gender,
+        cast(
+            {{ struct_field('claimant', 'id_gender', 'varchar') }} as {{ dbt.type_string() }}
+        ) as gender,
         cast(
             {{ date_part_number('year', struct_field('claimant', 'id_birth_date', 'date')) }}
             as integer

@@ -19,7 +19,9 @@ renamed as (
     select
         cast(case_id as {{ dbt.type_string() }}) as case_id,
         cast(event_ordinal as integer) as event_ordinal,
-        cast({{ struct_field('case_event', 'type', 'varchar') }} as {{ dbt.type_string() }}) as event_type,
+        cast(
+            {{ struct_field('case_event', 'type', 'varchar') }} as {{ dbt.type_string() }}
+        ) as event_type,
         cast({{ struct_field('case_event', 'at', 'timestamp') }} as timestamp) as event_at,
         cast({{ struct_field('case_event', 'at', 'timestamp') }} as date) as event_on
     from unnested
