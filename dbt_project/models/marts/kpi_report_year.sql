@@ -1,7 +1,9 @@
 -- Grain: one row per year × KPI, city-wide: the year's KPIs laid out like the work report, in
 -- its order, with Chinese labels and the figure written the way the report writes it.
 
-{{ config(materialized='view') }}
+{#- On Spark a view's SQL stays in Spark: as a table, its rows are landed in the warehouse
+    with the other marts (orchestration/defs/dbt/assets.py, built_marts). -#}
+{{ config(materialized='table' if target.type == 'spark' else 'view') }}
 
 with
 

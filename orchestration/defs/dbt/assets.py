@@ -83,18 +83,22 @@ def register_raw_in_spark(warehouse: WarehouseResource) -> dict[str, int]:
 
 
 def built_marts(target_path: Path) -> list[str]:
-    """The tables of schema ``marts`` that this dbt invocation built."""
+    """The tables of schema ``marts`` that this dbt invocation built. A mart built as a view
+    is refused: its SQL is Spark's, so it cannot be landed in the DuckDB warehouse."""
     results = json.loads((target_path / "run_results.json").read_text(encoding="utf-8"))
     manifest = json.loads((target_path / "manifest.json").read_text(encoding="utf-8"))
     tables = []
     for result in results["results"]:
         node = manifest["nodes"].get(result["unique_id"], {})
-        if (
-            node.get("resource_type") == "model"
-            and node.get("schema") == "marts"
-            and node.get("config", {}).get("materialized") == "table"
-            and result["status"] == "success"
-        ):
+        if node.get("resource_type") != "model" or node.get("schema") != "marts":
+            continue
+        materialized = node.get("config", {}).get("materialized")
+        if materialized not in ("table", "incremental"):
+            raise RuntimeError(
+                f"mart {node['alias']} is a {materialized} on Spark and cannot be landed in the "
+                "warehouse: materialize it as a table there (config by target.type)"
+            )
+        if result["status"] == "success":
             tables.append(node["alias"])
     return sorted(tables)
 
