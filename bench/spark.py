@@ -10,9 +10,10 @@ catalog (``python -m ingestion spark-raw``) and ``dbt build --target spark`` (db
 unit test runs on both. Last, the Spark build's ``marts.kpi_values`` (its Parquet files) is
 compared row for row with DuckDB's.
 
-Peak RSS is what ``wait4`` reports for the measured process and the children it reaped: for
-Spark that includes the JVM (spark-submit is the dbt process's child), which the JSON shows as
-the same figure whether or not the JVM outlived it; ``spark_driver_memory`` is its heap cap.
+CPU and peak RSS are of the whole process tree, sampled every 0.5 s (``bench.measure``,
+``tree=True``): Spark's JVM runs under the dbt process, which never reaps it, so ``wait4``
+alone (``cpu_s``, ``peak_rss_gib`` in the JSON) counts only the Python side.
+``spark_driver_memory`` is the JVM's heap cap.
 """
 
 from __future__ import annotations
@@ -81,11 +82,11 @@ def bench_scale(scale: float, out: Path = OUT) -> dict[str, Any]:
     shutil.rmtree(spark_dir, ignore_errors=True)
 
     dbt_parse(work, env, "duckdb")
-    duck = measure(dbt_build(work, env, "duckdb"), env, cwd=DBT_PROJECT)
+    duck = measure(dbt_build(work, env, "duckdb"), env, cwd=DBT_PROJECT, tree=True)
     duck["node_seconds"] = dbt_node_seconds(work / "dbt-duckdb")
-    register = measure(python_module(["ingestion", "spark-raw"]), env)
+    register = measure(python_module(["ingestion", "spark-raw"]), env, tree=True)
     dbt_parse(work, env, "spark")
-    spark = measure(dbt_build(work, env, "spark", "spark"), env, cwd=DBT_PROJECT)
+    spark = measure(dbt_build(work, env, "spark", "spark"), env, cwd=DBT_PROJECT, tree=True)
     spark["node_seconds"] = dbt_node_seconds(work / "dbt-spark")
     return {
         "scale": scale,
@@ -115,8 +116,8 @@ def markdown(result: dict[str, Any]) -> str:
             nodes = stage.get("node_seconds")
             sql = f"{nodes.get('model', 0)} / {nodes.get('test', 0)}" if nodes else ""
             lines.append(
-                f"| {sf} | {engine} | {step} | {stage['wall_s']} | {stage['cpu_s']} | "
-                f"{stage['peak_rss_gib']} | {sql} |"
+                f"| {sf} | {engine} | {step} | {stage['wall_s']} | {stage['tree_cpu_s']} | "
+                f"{stage['tree_peak_rss_gib']} | {sql} |"
             )
         kpi = row["kpi_values"]
         lines.append(
