@@ -26,6 +26,7 @@
             - unix_seconds(cast({{ start }} as timestamp_ltz))
         )
     {%- else -%}
-        {{ exceptions.raise_compiler_error("date_difference on spark: unsupported part " ~ datepart) }}
+        {{ exceptions.raise_compiler_error(
+            "date_difference on spark: unsupported part " ~ datepart) }}
     {%- endif -%}
 {%- endmacro %}

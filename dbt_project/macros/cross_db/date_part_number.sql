@@ -8,15 +8,19 @@
     {{ return(adapter.dispatch('date_part_number', 'union_warehouse')(part, date)) }}
 {%- endmacro %}
 
-{% macro default__date_part_number(part, date) -%}
-    {%- set fields = {
-        'year': 'year', 'quarter': 'quarter', 'month': 'month', 'day': 'day',
-        'dayofyear': 'doy', 'isodow': 'isodow', 'isoyear': 'isoyear', 'week': 'week',
-    } -%}
+{#- extract() of the engine's field for `part` (`fields`), as bigint. -#}
+{% macro extract_date_part(part, date, fields) -%}
     {%- if part not in fields -%}
         {{ exceptions.raise_compiler_error("date_part_number: unsupported part " ~ part) }}
     {%- endif -%}
     cast(extract({{ fields[part] }} from {{ date }}) as bigint)
+{%- endmacro %}
+
+{% macro default__date_part_number(part, date) -%}
+    {{ extract_date_part(part, date, {
+        'year': 'year', 'quarter': 'quarter', 'month': 'month', 'day': 'day',
+        'dayofyear': 'doy', 'isodow': 'isodow', 'isoyear': 'isoyear', 'week': 'week',
+    }) }}
 {%- endmacro %}
 
 {% macro duckdb__date_part_number(part, date) -%}
@@ -24,12 +28,8 @@
 {%- endmacro %}
 
 {% macro spark__date_part_number(part, date) -%}
-    {%- set fields = {
+    {{ extract_date_part(part, date, {
         'year': 'YEAR', 'quarter': 'QUARTER', 'month': 'MONTH', 'day': 'DAY',
         'dayofyear': 'DOY', 'isodow': 'DAYOFWEEK_ISO', 'isoyear': 'YEAROFWEEK', 'week': 'WEEK',
-    } -%}
-    {%- if part not in fields -%}
-        {{ exceptions.raise_compiler_error("date_part_number: unsupported part " ~ part) }}
-    {%- endif -%}
-    cast(extract({{ fields[part] }} from {{ date }}) as bigint)
+    }) }}
 {%- endmacro %}

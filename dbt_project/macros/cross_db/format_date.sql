@@ -7,8 +7,8 @@
     {{ return(adapter.dispatch('format_date', 'union_warehouse')(date, format)) }}
 {%- endmacro %}
 
-{% macro default__format_date(date, format) -%}
-    {%- set codes = {'%Y': 'YYYY', '%m': 'MM', '%d': 'DD', '%A': 'FMDay', '%B': 'FMMonth'} -%}
+{#- `format` with each strftime code replaced by the engine's pattern for it (`codes`). -#}
+{% macro format_date_template(format, codes) -%}
     {%- set template = namespace(text=format) -%}
     {%- for code, pattern in codes.items() -%}
         {%- set template.text = template.text.replace(code, pattern) -%}
@@ -16,7 +16,12 @@
     {%- if '%' in template.text -%}
         {{ exceptions.raise_compiler_error("format_date: unsupported format " ~ format) }}
     {%- endif -%}
-    to_char({{ date }}, '{{ template.text }}')
+    {{ template.text }}
+{%- endmacro %}
+
+{% macro default__format_date(date, format) -%}
+    {%- set codes = {'%Y': 'YYYY', '%m': 'MM', '%d': 'DD', '%A': 'FMDay', '%B': 'FMMonth'} -%}
+    to_char({{ date }}, '{{ format_date_template(format, codes) }}')
 {%- endmacro %}
 
 {% macro duckdb__format_date(date, format) -%}
@@ -26,12 +31,5 @@
 {#- Spark: date_format() with Java DateTimeFormatter patterns (English names). -#}
 {% macro spark__format_date(date, format) -%}
     {%- set codes = {'%Y': 'yyyy', '%m': 'MM', '%d': 'dd', '%A': 'EEEE', '%B': 'MMMM'} -%}
-    {%- set template = namespace(text=format) -%}
-    {%- for code, pattern in codes.items() -%}
-        {%- set template.text = template.text.replace(code, pattern) -%}
-    {%- endfor -%}
-    {%- if '%' in template.text -%}
-        {{ exceptions.raise_compiler_error("format_date: unsupported format " ~ format) }}
-    {%- endif -%}
-    date_format({{ date }}, '{{ template.text }}')
+    date_format({{ date }}, '{{ format_date_template(format, codes) }}')
 {%- endmacro %}
