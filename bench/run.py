@@ -52,7 +52,7 @@ TARGETS = {
 def machine() -> dict[str, object]:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     packages = ["duckdb", "dbt-core", "dbt-duckdb", "dbt-postgres", "dagster",
-                "great-expectations", "polars", "pyarrow"]  # fmt: skip
+                "great-expectations", "polars", "pyarrow", "dbt-spark", "pyspark"]  # fmt: skip
     versions = {}
     for name in packages:
         try:
