@@ -16,6 +16,9 @@
     printf('%.{{ decimals }}f{{ suffix | replace("%", "%%") }}', {{ value }})
 {%- endmacro %}
 
+{#- Spark: format_number (Java's DecimalFormat, US symbols) rounds a tie half to even like
+    DuckDB's printf (3.125 -> 3.12; format_string would give 3.13); its grouping commas go. -#}
 {% macro spark__format_fixed(value, decimals, suffix='') -%}
-    format_string('%.{{ decimals }}f{{ suffix | replace("%", "%%") }}', cast({{ value }} as double))
+    replace(format_number(cast({{ value }} as double), {{ decimals }}), ',', '')
+    {%- if suffix %} || '{{ suffix }}'{% endif %}
 {%- endmacro %}
