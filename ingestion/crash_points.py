@@ -27,6 +27,7 @@ POINTS = (
     "raw.recorded",  # inside the commit transaction: loads, watermark and files recorded
     "raw.committed",  # the load is committed, Dagster has not recorded the materialization
     # dbt
+    "dbt.started",  # dbt is running, the step has logged only plain messages since its start
     "dbt.result",  # after dbt reported a node, while it builds the following ones
     # checks
     "quality.suite",  # after a great-expectations suite, before the next

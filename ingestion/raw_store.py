@@ -226,6 +226,23 @@ class RawStore:
         )
         return dict(zip(frame["file"].to_list(), frame["size"].to_list(), strict=True))
 
+    def loaded_files(self, source: str, wait: float = LOCK_WAIT_SECONDS) -> set[tuple[str, str]]:
+        """(entity, file) of every file a committed load of ``source`` recorded; empty before
+        the first load. Waits at most ``wait`` seconds for a writer's lock."""
+        if not self.warehouse_path.exists():
+            return set()
+        with connect(self.warehouse_path, read_only=True, wait=wait) as con:
+            known = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'meta' and table_name = 'files'"
+            ).fetchall()[0][0]
+            if not known:
+                return set()
+            rows = con.execute(
+                "select entity, file from meta.files where source = ?", [source]
+            ).fetchall()
+        return {(entity, file) for entity, file in rows}
+
     def current(self, entity: Entity, columns: str = "_record_key, _row_hash") -> pl.DataFrame:
         """Live (not deleted) current rows of ``entity``; empty before its first load."""
         if not self.has_view("raw", f"{entity.name}_current"):

@@ -36,7 +36,13 @@ import polars as pl
 from ingestion.batches import entity_rows, latest_per_key, max_cursor, rejected_records, with_flags
 from ingestion.contract import DELIVERY, PROGRAM, STATION, STATION_VISIT, Entity
 from ingestion.crash_points import crash_point
-from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
+from ingestion.raw_store import (
+    LOCK_WAIT_SECONDS,
+    EntityBatch,
+    EntityResult,
+    RawStore,
+    beijing_now,
+)
 from ingestion.services_files import CsvText, Landing, LandingFile, read_visits, scan_landing
 from ingestion.services_revisions import REPORT_KEYS, reconcile
 from ingestion.validation import Validated, validate
@@ -301,6 +307,24 @@ def extract_visits(landing: Landing, store: RawStore, load_date: dt.date) -> Ent
         files=[(f.path, f.size) for f in new],
         report=report,
     )
+
+
+def unloaded_files(
+    landing_dir: str, store: RawStore, wait: float = LOCK_WAIT_SECONDS
+) -> list[LandingFile]:
+    """The complete landing files of the contract's folders that no committed load has
+    recorded: what the next load would read (a missing landing directory holds none)."""
+    try:
+        landing = scan_landing(landing_dir)
+    except FileNotFoundError:
+        return []
+    loaded = store.loaded_files(SOURCE, wait)
+    return [
+        file
+        for files in landing.files.values()
+        for file in files
+        if (file.entity, file.path) not in loaded
+    ]
 
 
 def load(

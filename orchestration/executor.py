@@ -38,9 +38,16 @@ UNFINISHED = [
 ]
 
 
+# Every Dagster event carries the id of the process that wrote it; a plain log message
+# (``context.log.info``, dagster-dbt's own notes) carries none, and a step may log many.
+_EVENTS_WITH_PID = set(dg.DagsterEventType)
+
+
 def _worker(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
-    """The process id that wrote the run's latest event, and when (epoch seconds)."""
-    records = instance.get_records_for_run(run_id, limit=1, ascending=False).records
+    """The process id that wrote the run's latest Dagster event, and when (epoch seconds)."""
+    records = instance.get_records_for_run(
+        run_id, of_type=_EVENTS_WITH_PID, limit=1, ascending=False
+    ).records
     if not records:
         return None
     entry = records[0].event_log_entry

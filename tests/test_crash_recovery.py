@@ -58,6 +58,7 @@ CRASHES = (
     "services.file@3000",  # 3000 of 7552 delivery files parsed
     "raw.committed@3",  # services committed, Dagster not told
     "quality.suite@3",  # a raw-layer suite of disputes
+    "dbt.started@1",  # dbt running; the run's latest records are plain log messages
     "dbt.result@10",  # seeds and first staging views
     "dbt.result@300",  # models built, data tests running
     f"quality.suite@{RAW_SUITES + 2}",  # the marts' suites
@@ -210,6 +211,9 @@ def chain(world: World, tmp_path_factory: pytest.TempPathFactory) -> Chain:
         done = world.run(base, crash)
         assert done.returncode == KILLED, f"{crash} was never reached: {done.stderr[-3000:]}"
         assert_serving_is_a_complete_version(base)
+        if crash.startswith("dbt.started"):
+            # What made a dead run undecidable before: no process id in its latest record.
+            assert latest_record(base).dagster_event is None
     return Chain(base, world.run(base))
 
 
@@ -328,6 +332,14 @@ def _read_until(serving: Path, stop: threading.Event, tally: dict[str, int]) -> 
 
 def _instance(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+
+
+def latest_record(base: Path) -> dg.EventLogEntry:
+    """The newest event-log record of the newest run of ``base``'s instance."""
+    instance = _instance(base / "dagster_home")
+    (run,) = instance.get_runs(limit=1)
+    (record,) = instance.get_records_for_run(run.run_id, limit=1, ascending=False).records
+    return record.event_log_entry
 
 
 def _pool_intervals(home: Path) -> list[tuple[float, float, str]]:

@@ -54,6 +54,7 @@ def warehouse_dbt(
         context.log.info(f"raw layer registered in the Spark catalog at {spark_dir}: {rows}")
         args += ["--target", "spark"]
     invocation = dbt.cli(args, context=context)
+    crash_point("dbt.started")
     for event in invocation.stream():
         yield event
         crash_point("dbt.result")
