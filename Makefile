@@ -39,10 +39,16 @@ dagster-home:
 	@cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@test -d $(DAGSTER_HOME)/schedules || $(VENV)/bin/dagster instance migrate >/dev/null
 
+# The demo sources end on the simulator's as-of date, years before today: while the pipeline
+# reads them (no UNIONWH_MEMBERSHIP_DB_URL), freshness is judged against that date. A value
+# set by hand wins; pointed at other sources, the real clock is used.
+DEMO_CLOCK = UNIONWH_SOURCES_AS_OF="$${UNIONWH_SOURCES_AS_OF:-$$( [ -n "$$UNIONWH_MEMBERSHIP_DB_URL" ] \
+	|| $(VENV_PY) -m simulator as-of --out data/demo 2>/dev/null )}"
+
 ## run: generate the demo sources, then materialize every asset through Dagster
 run: setup dagster-home
 	$(VENV_PY) -m simulator generate --scale 0.01 --seed 42 --out data/demo
-	$(VENV)/bin/dagster asset materialize -m orchestration.definitions --select '*'
+	$(DEMO_CLOCK) $(VENV)/bin/dagster asset materialize -m orchestration.definitions --select '*'
 
 ## rebuild-from-raw: the warehouse file is lost or broken: move it aside, restore its raw layer
 ## from the load manifests under <warehouse stem>_raw/, then rebuild models, checks, publication
@@ -80,12 +86,12 @@ example: setup
 
 ## ui: the Dagster UI (webserver and daemon) on http://127.0.0.1:3000
 ui: setup dagster-home
-	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	$(DEMO_CLOCK) $(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-## docs: build the dbt docs of the warehouse and serve them on http://127.0.0.1:8080
+## docs: serve the dbt docs that the last pipeline run published beside the warehouse, on
+## http://127.0.0.1:8080 (never opens the warehouse; before any run it says what to do)
 docs: setup
-	cd dbt_project && UNIONWH_WAREHOUSE_PATH=$(CURDIR)/data/warehouse.duckdb ../$(VENV)/bin/dbt docs generate --profiles-dir .
-	cd dbt_project && ../$(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
+	$(VENV_PY) -m serving docs --host 127.0.0.1 --port 8080
 
 ## test: lint Python and SQL, then run the test suite
 test: setup browser

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,21 @@ import yaml
 
 ENV_QUALITY_CONFIG = "UNIONWH_QUALITY_CONFIG"
 DEFAULT_CONFIG = Path(__file__).with_name("thresholds.yml")
+# The date the sources are current to, when they are a replay or a simulation that ended
+# before today (the demo ends on 2024-12-31): freshness then measures the newest record's lag
+# against the end of that day instead of the load time. Unset for live sources.
+ENV_SOURCES_AS_OF = "UNIONWH_SOURCES_AS_OF"
+
+
+def sources_as_of() -> dt.date | None:
+    """``UNIONWH_SOURCES_AS_OF`` as a date, None when unset."""
+    value = os.environ.get(ENV_SOURCES_AS_OF, "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{ENV_SOURCES_AS_OF}={value!r}: expected a date, YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,12 @@ pseudonymisation, cross-source references, distributions and freshness."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ingestion.contract import ENTITIES, Entity
-from quality.config import Thresholds
+from quality.config import Thresholds, sources_as_of
 from quality.suite import Severity, Suite, gxe
 
 if TYPE_CHECKING:
@@ -73,12 +74,6 @@ def volume_suite(entity: Entity) -> Suite:
 
 
 def freshness_suite(entity: Entity) -> Suite:
-    lag = (
-        "date_diff('hour', max(watermark), max(loaded_at)) / 24.0"
-        if entity.cursor
-        else "cast(null as double)"
-    )
-
     def expectations(t: Thresholds) -> Sequence[Expectation]:
         found = [
             gxe().ExpectColumnValuesToBeBetween(
@@ -98,20 +93,36 @@ def freshness_suite(entity: Entity) -> Suite:
         asset=_asset(entity),
         severity=Severity.WARN,
         description=(
-            "The entity was loaded recently, and its newest record is close to the load time."
+            "The entity was loaded recently, and its newest record is close to the load time "
+            "(to the end of the sources' as-of date when UNIONWH_SOURCES_AS_OF declares one)."
         ),
-        sql=f"""
-            select
-                -- loads are stamped in Beijing time
-                date_diff('minute', max(loaded_at), now() at time zone 'Asia/Shanghai') / 60.0
-                    as hours_since_load,
-                {lag} as source_lag_days
-            from meta.loads
-            where source = '{entity.source}' and entity = '{entity.name}'
-        """,
+        sql=lambda _: _freshness_sql(entity, sources_as_of()),
         expectations=expectations,
         row_level=False,
     )
+
+
+def _freshness_sql(entity: Entity, as_of: dt.date | None) -> str:
+    """Hours since the latest load, and days from the newest record to the load, or to the
+    end of the sources' as-of date (records and loads are stamped in Beijing time)."""
+    reference = (
+        f"timestamp '{as_of + dt.timedelta(days=1)} 00:00:00'" if as_of else "max(loaded_at)"
+    )
+    lag = (
+        f"date_diff('hour', max(watermark), {reference}) / 24.0"
+        if entity.cursor
+        else "cast(null as double)"
+    )
+    judged = f"sources as of {as_of}" if as_of else "load time"
+    return f"""
+        select
+            date_diff('minute', max(loaded_at), now() at time zone 'Asia/Shanghai') / 60.0
+                as hours_since_load,
+            {lag} as source_lag_days,
+            '{judged}' as lag_judged_against
+        from meta.loads
+        where source = '{entity.source}' and entity = '{entity.name}'
+    """
 
 
 def _flag_ok(flag: str, present: str) -> str:

@@ -4,6 +4,7 @@ python -m serving versions
 python -m serving rollback [--to VERSION]
 python -m serving districts [--district 110105 ...] [--out data/districts]
 python -m serving publish            # what the serving/warehouse asset does
+python -m serving docs [--port 8080]  # serve the dbt docs the last run published
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from pathlib import Path
 
 from serving.dashboard import write_dashboard
+from serving.dbt_docs import docs_dir, serve_docs
 from serving.districts import publish_districts
 from serving.publish import compact_copy, current_version, list_versions, publish, rollback
 
@@ -52,7 +54,21 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument("--year", type=int, help="report year (default: the last complete one)")
     small = sub.add_parser("compact", parents=[common], help="copy with small storage blocks")
     small.add_argument("--to", type=Path, required=True)
+    docs = sub.add_parser("docs", help="serve the dbt docs published beside the warehouse")
+    docs.add_argument(
+        "--warehouse", type=Path, default=_path("UNIONWH_WAREHOUSE_PATH", DEFAULT_WAREHOUSE)
+    )
+    docs.add_argument("--host", default="127.0.0.1")
+    docs.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
+
+    if args.command == "docs":
+        try:
+            serve_docs(docs_dir(args.warehouse), args.host, args.port)
+        except FileNotFoundError as exc:
+            print(exc)
+            return 1
+        return 0
 
     if args.command == "publish":
         done = publish(args.warehouse, args.serving)

@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     adv.add_argument("--out", type=Path, default=Path("data/demo"))
     adv.add_argument("--quiet", action="store_true")
 
+    asof = sub.add_parser("as-of", help="print the date the generated sources are current to")
+    asof.add_argument("--out", type=Path, default=Path("data/demo"))
+
     srv = sub.add_parser("serve", help="serve the dispute export over HTTP (loopback)")
     api_server.add_arguments(srv)
     return parser
@@ -44,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return api_server.run_from_args(args)
+    if args.command == "as-of":
+        print(json.loads((args.out / "manifest.json").read_text("utf-8"))["as_of"])
+        return 0
     if args.command == "generate":
         result = generate(
             args.out,

@@ -4,6 +4,7 @@ matches what the simulator planted."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -13,7 +14,7 @@ import duckdb
 import pytest
 
 from ingestion.contract import ENTITIES
-from quality.config import DEFAULT_CONFIG, load_thresholds
+from quality.config import DEFAULT_CONFIG, ENV_SOURCES_AS_OF, load_thresholds
 from quality.gx_runner import docs_index, run_suites
 from quality.mart_suites import (
     KPI_DISTRICTS_WITHIN_CITY,
@@ -339,6 +340,29 @@ def test_freshness_fails_stale_and_passes_fresh_loads(quality_copy: Path) -> Non
         "where source = 'membership' and entity = 'member'",
     )
     assert unexpected(run(quality_copy, suite)) == {"hours_since_load": 1, "source_lag_days": 0}
+
+
+def test_freshness_judges_record_lag_against_the_sources_as_of_date(
+    quality_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = freshness_suite(ENTITIES["member"])
+    with duckdb.connect(str(quality_copy), read_only=True) as con:
+        ((newest,),) = con.execute(
+            "select max(watermark) from meta.loads where entity = 'member'"
+        ).fetchall()
+    monkeypatch.setenv(ENV_SOURCES_AS_OF, "2024-12-31")
+    fresh = run(quality_copy, suite)
+    assert fresh.passed
+    end_of_day = dt.datetime(2025, 1, 1)
+    hours = (end_of_day - newest.replace(minute=0, second=0, microsecond=0)).total_seconds()
+    assert fresh.observed["source_lag_days"] == hours // 3600 / 24
+    assert fresh.observed["lag_judged_against"] == "sources as of 2024-12-31"
+    # Two months on, the same records are stale.
+    monkeypatch.setenv(ENV_SOURCES_AS_OF, "2025-03-01")
+    assert unexpected(run(quality_copy, suite)) == {"hours_since_load": 0, "source_lag_days": 1}
+    monkeypatch.setenv(ENV_SOURCES_AS_OF, "31/12/2024")
+    with pytest.raises(ValueError, match="UNIONWH_SOURCES_AS_OF='31/12/2024'"):
+        run(quality_copy, suite)
 
 
 def test_chunked_validation_sums_to_the_whole_batch(quality_copy: Path) -> None:

@@ -3,10 +3,10 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.dbt.assets import warehouse_dbt
+from orchestration.defs.dbt.assets import dbt_docs, warehouse_dbt
 from orchestration.defs.dbt.project import DBT_EXECUTABLE, dbt_project
 
 defs = dg.Definitions(
-    assets=[warehouse_dbt],
+    assets=[warehouse_dbt, dbt_docs],
     resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)},
 )

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from orchestration.resources import (
     ENV_WAREHOUSE_PATH,
     WarehouseResource,
 )
+from serving.dbt_docs import docs_dir, publish_docs
 
 # Each run leaves its own target directory (compiled SQL, logs, results: ~25 MB at any
 # scale); without pruning a daily schedule fills the disk.
@@ -65,6 +67,38 @@ def warehouse_dbt(
         context.log.info(f"marts landed from Spark into the warehouse: {landed}")
     keep = int(os.environ.get(ENV_KEEP_DBT_TARGETS) or KEEP_DBT_TARGETS)
     prune_targets(invocation.target_path.parent, f"{context.op_def.name}-*", keep)
+
+
+@dg.asset(
+    key=["serving", "dbt_docs"],
+    deps=sorted(warehouse_dbt.keys, key=lambda k: k.path),
+    group_name="serving",
+    kinds={"dbt", "html"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "The dbt docs of the warehouse (models, columns, tests, lineage, the catalog of the "
+        "built tables), published to <warehouse stem>_docs/ beside it; `make docs` serves them."
+    ),
+)
+def dbt_docs(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """``dbt docs generate`` against the DuckDB warehouse, in the pool (its catalog opens the
+    file), then copied out so that serving the docs never opens the warehouse. On Spark the
+    DuckDB target still documents what analysts read: the raw layer and the landed marts."""
+    path = Path(warehouse.path).resolve()
+    os.environ[ENV_WAREHOUSE_PATH] = str(path)
+    targets = Path(dbt_project.project_dir) / "target"
+    targets.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dbt_docs-", dir=targets) as tmp:
+        dbt.cli(
+            ["docs", "generate", "--target", "duckdb"],
+            manifest=dbt_project.manifest_path,
+            target_path=Path(tmp),
+        ).wait()
+        index = publish_docs(Path(tmp), docs_dir(path))
+    context.log.info(f"dbt docs published to {index.parent}")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(index))})
 
 
 def register_raw_in_spark(warehouse: WarehouseResource) -> dict[str, int]:
