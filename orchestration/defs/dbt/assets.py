@@ -85,17 +85,21 @@ def dbt_docs(
 ) -> dg.MaterializeResult:
     """``dbt docs generate`` against the DuckDB warehouse, in the pool (its catalog opens the
     file), then copied out so that serving the docs never opens the warehouse. On Spark the
-    DuckDB target still documents what analysts read: the raw layer and the landed marts."""
+    DuckDB target still documents what analysts read: the raw layer and the landed marts.
+
+    ``--no-compile`` saves two thirds of its time; the site then shows each model's source
+    SQL, not the compiled text, from the parsed manifest the code location loaded."""
     path = Path(warehouse.path).resolve()
     os.environ[ENV_WAREHOUSE_PATH] = str(path)
     targets = Path(dbt_project.project_dir) / "target"
     targets.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dbt_docs-", dir=targets) as tmp:
         dbt.cli(
-            ["docs", "generate", "--target", "duckdb"],
+            ["docs", "generate", "--no-compile", "--target", "duckdb"],
             manifest=dbt_project.manifest_path,
             target_path=Path(tmp),
         ).wait()
+        shutil.copyfile(dbt_project.manifest_path, Path(tmp) / "manifest.json")
         index = publish_docs(Path(tmp), docs_dir(path))
     context.log.info(f"dbt docs published to {index.parent}")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(index))})
