@@ -25,6 +25,7 @@ import pyarrow as pa
 from ingestion.crash_points import crash_point
 from ingestion.raw_store import connect
 from quality.config import Thresholds, load_thresholds
+from quality.data_docs import ExternalResourceError, make_offline
 from quality.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
 from quality.suite import Suite, gxe
 
@@ -214,6 +215,12 @@ class GxWorkspace:
         site = self.root / "gx" / "uncommitted" / "data_docs" / "local_site"
         shutil.rmtree(site, ignore_errors=True)  # drop pages of pruned results
         self.context.build_data_docs()
+        try:
+            make_offline(site)  # vendored assets instead of CDNs
+        except ExternalResourceError:
+            # The docs only show results; they protect no published figure, so a page that
+            # still calls out is reported, never a reason to fail the checks.
+            logger.exception("Data Docs are not self-contained")
         return site / "index.html"
 
 

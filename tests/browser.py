@@ -29,10 +29,12 @@ def require_chromium() -> str:
 
 @dataclass
 class Fence:
-    """Requests the page made outside the allowed origins (aborted), and failed loads."""
+    """Requests the page made outside the allowed origins (aborted), failed loads, and
+    uncaught script errors."""
 
     blocked: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -61,6 +63,7 @@ def fenced_page(
                 "requestfailed",
                 lambda request: fence.failed.append(f"{request.url}: {request.failure}"),
             )
+            page.on("pageerror", lambda error: fence.errors.append(str(error)))
             yield page, fence
         finally:
             browser.close()
