@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from servers import free_port
 
 from orchestration.definitions import defs
 
@@ -37,17 +37,11 @@ QUERY = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("dagster_home")
     shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     # What `make ui` runs, without the daemon.
     proc = subprocess.Popen(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,9 @@ import pytest
 import requests
 from browser import fenced_page
 from pipeline import ROOT
+from servers import free_port
 
 from serving.dbt_docs import SITE_FILES, docs_dir
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +26,7 @@ def site(pipeline_run: dict) -> Path:
 @pytest.fixture(scope="module")
 def served(site: Path) -> Iterator[str]:
     """``make docs``: ``python -m serving docs`` on the published site."""
-    port = _free_port()
+    port = free_port()
     warehouse = site.with_name("warehouse.duckdb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "serving", "docs", "--warehouse", str(warehouse),

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from collections import Counter
 
 import dagster as dg
 import duckdb
@@ -57,10 +58,8 @@ def services_landing_sensor(
     # One run per set of new files: a failed load is not retried on every evaluation (the
     # nightly refresh retries it), but a further file makes a new set and a new run.
     run_key = hashlib.sha256(repr(listing).encode()).hexdigest()
-    by_entity: dict[str, int] = {}
-    for entity, _, _ in listing:
-        by_entity[entity] = by_entity.get(entity, 0) + 1
-    context.log.info(f"{len(new)} landing files not loaded yet: {by_entity}")
+    by_entity = Counter(entity for entity, _, _ in listing)
+    context.log.info(f"{len(new)} landing files not loaded yet: {dict(by_entity)}")
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=run_key, tags={"landing_files": str(len(new))})]
     )
