@@ -7,13 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from servers import free_port
+from servers import free_port, wait_until_up
 
 from orchestration.definitions import defs
 
@@ -51,16 +50,7 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(f"{url}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None, "dagster-webserver exited"
-            assert time.monotonic() < deadline, "dagster-webserver did not come up in 120 s"
-            time.sleep(0.5)
+        wait_until_up(f"{url}/server_info", proc, 120)
         yield url
     finally:
         proc.terminate()

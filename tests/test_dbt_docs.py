@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from browser import fenced_page
 from pipeline import ROOT
-from servers import free_port
+from servers import free_port, wait_until_up
 
 from serving.dbt_docs import SITE_FILES, docs_dir
 
@@ -35,14 +33,7 @@ def served(site: Path) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(url, timeout=1)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None and time.monotonic() < deadline, "docs not served"
-                time.sleep(0.2)
+        wait_until_up(url, proc, 30)
         yield url
     finally:
         proc.terminate()
