@@ -31,17 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument(
         "--serving", type=Path, default=_path("UNIONWH_SERVING_PATH", DEFAULT_SERVING)
     )
+    warehouse = argparse.ArgumentParser(add_help=False)
+    warehouse.add_argument(
+        "--warehouse", type=Path, default=_path("UNIONWH_WAREHOUSE_PATH", DEFAULT_WAREHOUSE)
+    )
     parser = argparse.ArgumentParser(
         prog="python -m serving",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    pub = sub.add_parser(
-        "publish", parents=[common], help="publish the marts (no quality gate: use Dagster)"
-    )
-    pub.add_argument(
-        "--warehouse", type=Path, default=_path("UNIONWH_WAREHOUSE_PATH", DEFAULT_WAREHOUSE)
+    sub.add_parser(
+        "publish",
+        parents=[common, warehouse],
+        help="publish the marts (no quality gate: use Dagster)",
     )
     sub.add_parser("versions", parents=[common], help="list the kept versions, newest first")
     back = sub.add_parser("rollback", parents=[common], help="serve a kept version again")
@@ -54,9 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument("--year", type=int, help="report year (default: the last complete one)")
     small = sub.add_parser("compact", parents=[common], help="copy with small storage blocks")
     small.add_argument("--to", type=Path, required=True)
-    docs = sub.add_parser("docs", help="serve the dbt docs published beside the warehouse")
-    docs.add_argument(
-        "--warehouse", type=Path, default=_path("UNIONWH_WAREHOUSE_PATH", DEFAULT_WAREHOUSE)
+    docs = sub.add_parser(
+        "docs", parents=[warehouse], help="serve the dbt docs published beside the warehouse"
     )
     docs.add_argument("--host", default="127.0.0.1")
     docs.add_argument("--port", type=int, default=8080)
