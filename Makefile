@@ -67,10 +67,6 @@ example: setup
 	rm -rf $(EXAMPLE_DIR) && mkdir -p $(EXAMPLE_DIR)/dagster_home
 	cp orchestration/dagster.yaml $(EXAMPLE_DIR)/dagster_home/
 	$(VENV_PY) -m simulator generate --scale 0.002 --seed 7 --out $(EXAMPLE_DIR)/sources --quiet
-	@# The simulator plants a fixed number of bad values, a larger share of a tiny world than
-	@# the 99 % validity and reference bands allow: hold this build to 95 %.
-	sed 's/: 0\.99\b/: 0.95/' quality/thresholds.yml > $(EXAMPLE_DIR)/thresholds.yml
-	cp quality/kpi_explanations.csv $(EXAMPLE_DIR)/
 	DAGSTER_HOME=$(CURDIR)/$(EXAMPLE_DIR)/dagster_home \
 	UNIONWH_MEMBERSHIP_DB_URL=sqlite:///$(EXAMPLE_DIR)/sources/membership.db \
 	UNIONWH_DISPUTES_EXPORT_DIR=$(EXAMPLE_DIR)/sources/disputes \
@@ -78,7 +74,6 @@ example: setup
 	UNIONWH_WAREHOUSE_PATH=$(EXAMPLE_DIR)/warehouse.duckdb \
 	UNIONWH_SERVING_PATH=$(EXAMPLE_DIR)/serving.duckdb \
 	UNIONWH_PII_KEY=example-$$(date +%s%N) \
-	UNIONWH_QUALITY_CONFIG=$(EXAMPLE_DIR)/thresholds.yml \
 		$(VENV)/bin/dagster asset materialize -m orchestration.definitions --select '*' > $(EXAMPLE_DIR)/dagster.log 2>&1
 	$(VENV_PY) -m serving compact --serving $(EXAMPLE_DIR)/serving.duckdb --to warehouse.duckdb.example
 	rm -rf $(EXAMPLE_DIR)

@@ -4,6 +4,7 @@ month-over-month jumps that nobody has explained."""
 from __future__ import annotations
 
 from quality.config import Thresholds
+from quality.raw_suites import NOUNS
 from quality.suite import Severity, Suite, gxe
 
 KPI_VALUES = ("marts", "kpi_values")
@@ -32,6 +33,12 @@ KPI_VALUE_RANGES = Suite(
         gxe().ExpectColumnValuesToBeInSet(column="value_present", value_set=[True]),
     ],
     key_columns=_KPI_KEY,
+    nouns=("KPI value", "KPI values"),
+    findings={
+        "amount": ("{n} negative {records}", "{n} 个指标值为负数"),
+        "rate": ("{n} rates outside 0..1", "{n} 个比率超出 0 至 1"),
+        "value_present": ("{n} missing {records}", "{n} 个指标值缺失"),
+    },
 )
 
 KPI_DISTRICTS_WITHIN_CITY = Suite(
@@ -70,6 +77,13 @@ KPI_DISTRICTS_WITHIN_CITY = Suite(
     """,
     expectations=lambda t: [gxe().ExpectColumnValuesToBeBetween(column="excess", max_value=0)],
     key_columns=("kpi_code", "period_grain", "period_start"),
+    nouns=("KPI period", "KPI periods"),
+    findings={
+        "excess": (
+            "{n} {records} whose districts add up to more than the city",
+            "{n} 个指标期间的各区合计超过全市",
+        )
+    },
 )
 
 
@@ -135,8 +149,80 @@ KPI_MONTHLY_JUMPS = Suite(
         )
     ],
     key_columns=("kpi_code", "period_start"),
+    nouns=("city-wide monthly move", "city-wide monthly moves"),
+    findings={
+        "allowed_change,change": (
+            "{n} {records} beyond their band that no explanation covers",
+            "{n} 个全市月度指标变动超出范围且未获解释",
+        )
+    },
 )
 
 
+# Fact entities and their fact tables: (entity, fact, the fact's expression of the raw
+# layer's record key).
+_FACTS = (
+    ("membership_event", "fct_membership_events", "event_id"),
+    ("honor", "fct_honors", "honor_id"),
+    ("case", "fct_dispute_cases", "case_id"),
+    ("hotline_request", "fct_hotline_requests", "request_id"),
+    ("delivery", "fct_service_deliveries", "delivery_id"),
+    ("station_visit", "fct_station_visits",
+     "station_id || '|' || strftime(visit_date, '%Y-%m-%d')"),
+)  # fmt: skip
+
+
+def _reconciliation_suite(entity: str, fact: str, fact_key: str) -> Suite:
+    _, plural_en, plural_zh = NOUNS[entity]
+    return Suite(
+        name="reconciled_with_raw",
+        asset=("marts", fact),
+        severity=Severity.ERROR,
+        description=(
+            f"Every live raw {entity} record appears exactly once in {fact}, and the fact holds "
+            "nothing else: the records the KPIs count are the records the sources delivered."
+        ),
+        sql=f"""
+            with raw_keys as (
+                select cast(_record_key as varchar) as record_key
+                from raw.{entity}_current
+                where not _is_deleted
+            ),
+
+            fact_keys as (
+                select cast({fact_key} as varchar) as record_key, count(*) as times
+                from marts.{fact}
+                group by 1
+            )
+
+            select
+                record_key,
+                coalesce(fact_keys.times, 0) as times_in_fact,
+                raw_keys.record_key is not null as live_in_raw
+            from raw_keys
+            full join fact_keys using (record_key)
+        """,
+        expectations=lambda t: [
+            gxe().ExpectColumnValuesToBeBetween(column="times_in_fact", min_value=1, max_value=1),
+            gxe().ExpectColumnValuesToBeInSet(column="live_in_raw", value_set=[True]),
+        ],
+        key_columns=("record_key",),
+        nouns=NOUNS[entity][:2],
+        findings={
+            "times_in_fact": (
+                "{n} live {records} missing from or repeated in the published facts",
+                f"{{n}} {plural_zh}在发布的事实表中缺失或重复",
+            ),
+            "live_in_raw": (
+                "{n} published {records} that the sources no longer hold",
+                f"{{n}} {plural_zh}已不在源系统中却仍被发布",
+            ),
+        },
+    )
+
+
+RECONCILIATION_SUITES = [_reconciliation_suite(*fact) for fact in _FACTS]
+
+
 def mart_suites() -> list[Suite]:
-    return [KPI_VALUE_RANGES, KPI_DISTRICTS_WITHIN_CITY, KPI_MONTHLY_JUMPS]
+    return [KPI_VALUE_RANGES, KPI_DISTRICTS_WITHIN_CITY, KPI_MONTHLY_JUMPS, *RECONCILIATION_SUITES]

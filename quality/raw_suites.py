@@ -19,13 +19,42 @@ def _asset(entity: Entity) -> tuple[str, ...]:
     return ("raw", entity.source, entity.name)
 
 
-def _all_true(column: str, mostly: float) -> Expectation:
-    return gxe().ExpectColumnValuesToBeInSet(column=column, value_set=[True], mostly=mostly)
+def _all_true(column: str) -> Expectation:
+    return gxe().ExpectColumnValuesToBeInSet(column=column, value_set=[True])
 
 
-def _latest_load(entity: Entity) -> str:
-    """The entity's latest load with its live row count before and after it (live rows grow
-    by new keys and shrink by deletions)."""
+# How findings name an entity's records: English singular and plural, Chinese with its
+# measure word.
+NOUNS: dict[str, tuple[str, str, str]] = {
+    "union_org": ("union", "unions", "个工会"),
+    "member": ("member", "members", "名会员"),
+    "membership_event": ("membership event", "membership events", "条会员变动"),
+    "honor": ("honor", "honors", "项荣誉"),
+    "case": ("case", "cases", "件争议案件"),
+    "hotline_request": ("hotline request", "hotline requests", "件热线诉求"),
+    "program": ("service program", "service programs", "个服务项目"),
+    "station": ("station", "stations", "个驿站"),
+    "delivery": ("service delivery", "service deliveries", "条服务记录"),
+    "station_visit": ("station-visit record", "station-visit records", "条驿站服务记录"),
+}
+# A referenced key's role in a finding.
+ROLES: dict[str, tuple[str, str]] = {
+    "handling_union": ("handling union", "承办工会"),
+    "union": ("union", "工会"),
+    "linked_case": ("linked case", "关联案件"),
+    "assigned_union": ("assigned union", "承办工会"),
+    "member": ("member", "会员"),
+    "program": ("program", "服务项目"),
+    "station": ("station", "驿站"),
+}
+
+
+def _latest_load(entity: Entity, t: Thresholds) -> str:
+    """One row: the entity's latest load with its live row count before and after it (live
+    rows grow by new keys and shrink by deletions), and the two verdicts. An entity its
+    source has not delivered yet has no load and passes: an empty source is allowed."""
+    band = float(t.get("volume", "max_deleted_share"))
+    min_rows = int(t.get("volume", "min_deleted_rows"))
     return f"""
         with loads as (
             select
@@ -33,47 +62,75 @@ def _latest_load(entity: Entity) -> str:
                 sum(rows_new - rows_deleted) over (order by loaded_at, load_id) as live_after
             from meta.loads
             where source = '{entity.source}' and entity = '{entity.name}'
+        ),
+
+        latest as (
+            select
+                load_id,
+                rows_read,
+                rows_deleted,
+                live_after,
+                live_after - rows_new + rows_deleted as live_before
+            from loads
+            order by loaded_at desc, load_id desc
+            limit 1
         )
+
         select
-            load_id,
-            rows_read,
-            rows_deleted,
-            live_after,
-            live_after - rows_new + rows_deleted as live_before,
-            rows_deleted / nullif(live_after - rows_new + rows_deleted, 0) as deleted_share
-        from loads
-        order by loaded_at desc, load_id desc
-        limit 1
+            latest.load_id,
+            coalesce(latest.rows_read, 0) as rows_read,
+            coalesce(latest.rows_deleted, 0) as rows_deleted,
+            coalesce(latest.live_before, 0) as live_before,
+            coalesce(latest.live_after, 0) as live_after,
+            coalesce(latest.rows_deleted / nullif(latest.live_before, 0), 0) as deleted_share,
+            coalesce(latest.live_before > 0 and latest.live_after = 0, false) as emptied,
+            coalesce(
+                latest.rows_deleted / nullif(latest.live_before, 0) > {band}
+                and latest.rows_deleted >= {min_rows},
+                false
+            ) as mass_deleted
+        from (select 1) as one_row
+        left join latest on true
     """
 
 
 def _volume_expectations(t: Thresholds) -> Sequence[Expectation]:
     return [
-        gxe().ExpectTableRowCountToEqual(value=1),
-        gxe().ExpectColumnValuesToBeBetween(column="live_after", min_value=1),
-        gxe().ExpectColumnValuesToBeBetween(
-            column="deleted_share", max_value=t.get("volume", "max_deleted_share")
-        ),
+        gxe().ExpectColumnValuesToBeInSet(column="emptied", value_set=[False]),
+        gxe().ExpectColumnValuesToBeInSet(column="mass_deleted", value_set=[False]),
     ]
 
 
 def volume_suite(entity: Entity) -> Suite:
+    _, plural_en, plural_zh = NOUNS[entity.name]
     return Suite(
         name="load_volume",
         asset=_asset(entity),
         severity=Severity.ERROR,
         description=(
-            "The latest load left the entity non-empty and deleted at most the configured "
-            "share of its live rows (a truncated source must not wipe the warehouse)."
+            "The latest load did not empty the entity and deleted at most the configured "
+            "share (and count) of its live rows: a truncated source must not wipe the figures."
         ),
-        sql=_latest_load(entity),
+        sql=lambda t: _latest_load(entity, t),
         expectations=_volume_expectations,
         key_columns=("load_id",),
         row_level=False,
+        findings={
+            "emptied": (
+                f"the latest load emptied {plural_en}",
+                f"最近一次加载清空了{plural_zh[1:]}",
+            ),
+            "mass_deleted": (
+                f"the latest load deleted more {plural_en} than allowed",
+                f"最近一次加载删除的{plural_zh[1:]}超出允许范围",
+            ),
+        },
     )
 
 
 def freshness_suite(entity: Entity) -> Suite:
+    _, plural_en, plural_zh = NOUNS[entity.name]
+
     def expectations(t: Thresholds) -> Sequence[Expectation]:
         found = [
             gxe().ExpectColumnValuesToBeBetween(
@@ -99,6 +156,16 @@ def freshness_suite(entity: Entity) -> Suite:
         sql=lambda _: _freshness_sql(entity, sources_as_of()),
         expectations=expectations,
         row_level=False,
+        findings={
+            "hours_since_load": (
+                f"{plural_en} were not loaded within the configured hours",
+                f"{plural_zh[1:]}超过规定时间未加载",
+            ),
+            "source_lag_days": (
+                f"the newest {plural_en} are older than the configured days",
+                f"最新的{plural_zh[1:]}已超过规定天数未更新",
+            ),
+        },
     )
 
 
@@ -130,76 +197,112 @@ def _flag_ok(flag: str, present: str) -> str:
     return f"case when {present} then not list_contains(_quality_flags, '{flag}') end"
 
 
-def _validity_suite(entity: Entity, description: str, checks: dict[str, tuple[str, str]]) -> Suite:
-    """``checks``: output column -> (SQL that is true when valid, null when not applicable;
-    the ``validity`` band it is held to)."""
-    columns = ",\n".join(f"{sql} as {column}" for column, (sql, _) in checks.items())
+def _validity_suite(
+    entity: Entity, description: str, checks: dict[str, tuple[str, str, str]]
+) -> Suite:
+    """``checks``: measure -> (SQL that is true when valid, null when not applicable; the
+    English and the Chinese finding). Flagged records are loaded and count (SOURCES.md):
+    every one is reported, none blocks."""
+    columns = ",\n".join(f"{sql} as {column}" for column, (sql, _, _) in checks.items())
     return Suite(
         name="validity",
         asset=_asset(entity),
-        severity=Severity.ERROR,
+        severity=Severity.WARN,
         description=description,
         sql=f"""
             select {entity.key}, {columns}
             from raw.{entity.name}_current
             where not _is_deleted
         """,
-        expectations=lambda t: [
-            _all_true(column, t.get("validity", band)) for column, (_, band) in checks.items()
-        ],
+        expectations=lambda t: [_all_true(column) for column in checks],
         key_columns=(entity.key,),
+        nouns=NOUNS[entity.name][:2],
+        findings={column: (en, zh) for column, (_, en, zh) in checks.items()},
     )
 
 
 MEMBER_VALIDITY = _validity_suite(
     ENTITIES["member"],
-    "Shares of resident ID numbers with the right check character, phones in a valid "
-    "format, and recorded genders matching the ID, all measured before pseudonymisation.",
+    "Members whose resident ID number has a wrong check character, whose phone is not in a "
+    "valid format, or whose recorded gender disagrees with the ID (flagged: loaded, counted, "
+    "reported), measured before pseudonymisation.",
     {
-        "id_valid": ("id_valid", "id_check_min"),
-        "phone_valid": ("phone_valid", "phone_format_min"),
+        "id_valid": (
+            "id_valid",
+            "{n} {records} with an invalid ID number check character",
+            "{n} 名会员的身份证号校验位无效",
+        ),
+        "phone_valid": (
+            "phone_valid",
+            "{n} {records} with a phone that is not 11 digits",
+            "{n} 名会员的手机号不是 11 位",
+        ),
         "gender_matches_id": (
             "case when id_gender is not null then gender = id_gender end",
-            "gender_matches_id_min",
+            "{n} {records} whose gender disagrees with their ID number",
+            "{n} 名会员的性别与身份证号不符",
         ),
     },
 )
 UNION_VALIDITY = _validity_suite(
     ENTITIES["union_org"],
-    "Share of unions whose own and employer's credit codes have the right check character.",
-    {"uscc_valid": (_flag_ok("invalid_uscc_check", "union_uscc is not null"), "uscc_check_min")},
+    "Unions whose own or employer's credit code (USCC) has a wrong check character (flagged).",
+    {
+        "uscc_valid": (
+            _flag_ok("invalid_uscc_check", "union_uscc is not null"),
+            "{n} {records} with an invalid USCC",
+            "{n} 个工会的统一社会信用代码校验位无效",
+        )
+    },
 )
 CASE_VALIDITY = _validity_suite(
     ENTITIES["case"],
-    "Shares of cases whose employer credit code, claimants' ID numbers and claimants' "
-    "phones are valid, measured before pseudonymisation.",
+    "Cases whose employer credit code, claimants' ID numbers or claimants' phones are "
+    "invalid (flagged), measured before pseudonymisation.",
     {
         "employer_uscc_valid": (
             _flag_ok("invalid_uscc_check", "employer_uscc is not null"),
-            "uscc_check_min",
+            "{n} {records} with an invalid employer USCC",
+            "{n} 件案件的用人单位统一社会信用代码校验位无效",
         ),
-        "claimant_ids_valid": (_flag_ok("invalid_id_check", "len(claimants) > 0"), "id_check_min"),
+        "claimant_ids_valid": (
+            _flag_ok("invalid_id_check", "len(claimants) > 0"),
+            "{n} {records} with a claimant's invalid ID number",
+            "{n} 件案件有申请人身份证号校验位无效",
+        ),
         "claimant_phones_valid": (
             _flag_ok("invalid_phone", "len(claimants) > 0"),
-            "phone_format_min",
+            "{n} {records} with a claimant's phone that is not 11 digits",
+            "{n} 件案件有申请人手机号不是 11 位",
         ),
     },
 )
 HOTLINE_VALIDITY = _validity_suite(
     ENTITIES["hotline_request"],
-    "Share of callers' phones in a valid format, measured before pseudonymisation.",
-    {"caller_phone_valid": ("caller_phone_valid", "phone_format_min")},
+    "Hotline requests whose caller's phone is not in a valid format (flagged), measured "
+    "before pseudonymisation.",
+    {
+        "caller_phone_valid": (
+            "caller_phone_valid",
+            "{n} {records} with a caller phone that is not 11 digits",
+            "{n} 件热线诉求的来电号码不是 11 位",
+        )
+    },
 )
 
 
-def _reference_suite(entity: Entity, name: str, column: str, target: Entity, setting: str) -> Suite:
+def _reference_suite(entity: Entity, name: str, column: str, target: Entity, role: str) -> Suite:
+    _, plural_en, plural_zh = NOUNS[entity.name]
+    role_en, role_zh = ROLES[role]
     return Suite(
         name=name,
         asset=_asset(entity),
-        severity=Severity.ERROR,
+        severity=Severity.WARN,
         description=(
-            f"Every {entity.name}.{column} resolves to a live {target.source}.{target.name} "
-            f"(the configured share of them)."
+            f"{entity.name} records whose {column} does not (yet) resolve to a live "
+            f"{target.source}.{target.name}. Reconciled (SOURCES.md): the fact is kept, linked "
+            "to the unknown member, counted by its own attributes and re-linked when the key "
+            "arrives; reported, never blocking."
         ),
         sql=f"""
             select
@@ -210,47 +313,71 @@ def _reference_suite(entity: Entity, name: str, column: str, target: Entity, set
                 on r.{column} = t.{target.key} and not t._is_deleted
             where not r._is_deleted and r.{column} is not null
         """,
-        expectations=lambda t: [_all_true(f"{column}_known", t.get("reconciliation", setting))],
+        expectations=lambda t: [_all_true(f"{column}_known")],
         key_columns=(entity.key,),
+        nouns=NOUNS[entity.name][:2],
+        findings={
+            f"{column}_known": (
+                f"{{n}} {{records}} whose {role_en} is not yet known",
+                f"{{n}} {plural_zh}的{role_zh}尚未知晓",
+            )
+        },
     )
 
 
-# Cross-source references: (entity, check, column, target entity, reconciliation band).
+# Cross-source references: (entity, check, column, target entity, the target's role).
 _REFERENCES = (
-    ("case", "handling_union_known", "handling_union_id", "union_org", "case_handling_union_min"),
-    ("delivery", "union_known", "union_id", "union_org", "delivery_union_min"),
-    ("hotline_request", "linked_case_resolves", "linked_case_id", "case",
-     "hotline_linked_case_min"),
+    ("case", "handling_union_known", "handling_union_id", "union_org", "handling_union"),
+    ("delivery", "union_known", "union_id", "union_org", "union"),
+    ("hotline_request", "linked_case_resolves", "linked_case_id", "case", "linked_case"),
     ("hotline_request", "assigned_union_known", "assigned_union_id", "union_org",
-     "hotline_assigned_union_min"),
-    ("delivery", "member_known", "member_id", "member", "delivery_member_min"),
-    ("delivery", "program_known", "program_code", "program", "delivery_program_min"),
-    ("delivery", "station_known", "station_id", "station", "delivery_station_min"),
-    ("station_visit", "station_known", "station_id", "station", "station_visit_station_min"),
+     "assigned_union"),
+    ("delivery", "member_known", "member_id", "member", "member"),
+    ("delivery", "program_known", "program_code", "program", "program"),
+    ("delivery", "station_known", "station_id", "station", "station"),
+    ("station_visit", "station_known", "station_id", "station", "station"),
 )  # fmt: skip
 REFERENCE_SUITES = [
-    _reference_suite(ENTITIES[entity], name, column, ENTITIES[target], band)
-    for entity, name, column, target, band in _REFERENCES
+    _reference_suite(ENTITIES[entity], name, column, ENTITIES[target], role)
+    for entity, name, column, target, role in _REFERENCES
 ]
 CASE_UNION_KNOWN, DELIVERY_UNION_KNOWN, HOTLINE_CASE_RESOLVES = REFERENCE_SUITES[:3]
+
+
+def _new_form_share_sql(t: Thresholds) -> str:
+    minimum = int(t.get("distribution", "min_records"))
+    return f"""
+        with joins as (
+            select event_date, employment_form
+            from raw.membership_event_current
+            where not _is_deleted and event_type = 'JOIN'
+        ),
+
+        year_joins as (
+            select employment_form
+            from joins
+            where event_date > (select max(event_date) from joins) - interval 1 year
+        )
+
+        select
+            count(*) as joins,
+            -- too few joins to judge a share: not judged (null)
+            case when count(*) >= {minimum} then
+                avg(case when employment_form = 'NEW_FORM' then 1.0 else 0.0 end)
+            end as new_form_share
+        from year_joins
+    """
+
 
 NEW_FORM_JOIN_SHARE = Suite(
     name="new_form_join_share",
     asset=_asset(ENTITIES["membership_event"]),
     severity=Severity.WARN,
-    description=("The share of new-form workers among the year's JOIN events stays in its band."),
-    sql="""
-        with joins as (
-            select event_date, employment_form
-            from raw.membership_event_current
-            where not _is_deleted and event_type = 'JOIN'
-        )
-        select
-            count(*) as joins,
-            avg(case when employment_form = 'NEW_FORM' then 1.0 else 0.0 end) as new_form_share
-        from joins
-        where event_date > (select max(event_date) from joins) - interval 1 year
-    """,
+    description=(
+        "The share of new-form workers among the year's JOIN events stays in its band "
+        "(judged from distribution.min_records joins on)."
+    ),
+    sql=_new_form_share_sql,
     expectations=lambda t: [
         gxe().ExpectColumnValuesToBeBetween(
             column="new_form_share",
@@ -259,18 +386,54 @@ NEW_FORM_JOIN_SHARE = Suite(
         )
     ],
     row_level=False,
+    findings={
+        "new_form_share": (
+            "the new-form share of the year's joins is outside its band",
+            "本年度入会中新就业形态占比超出正常范围",
+        )
+    },
 )
 
 
-def _outcome_mix(t: Thresholds) -> Sequence[Expectation]:
+def _outcome_mix_sql(t: Thresholds) -> str:
+    """KL divergence of the year's closed-case outcomes from the expected mix, KL(observed ||
+    expected) = sum p log(p / q); an outcome outside the mix diverges without bound. Null
+    (not judged) below distribution.min_records closed cases."""
     mix: dict[str, float] = t.get("distribution", "case_outcome_mix")
-    return [
-        gxe().ExpectColumnKLDivergenceToBeLessThan(
-            column="outcome",
-            partition_object={"values": list(mix), "weights": list(mix.values())},
-            threshold=t.get("distribution", "case_outcome_max_kl"),
+    expected = ", ".join(f"('{outcome}', {weight})" for outcome, weight in mix.items())
+    minimum = int(t.get("distribution", "min_records"))
+    return f"""
+        with expected (outcome, weight) as (values {expected}),
+
+        closed as (
+            select closed_at, outcome
+            from raw.case_current
+            where not _is_deleted and closed_at is not null and outcome is not null
+        ),
+
+        year_closed as (
+            select outcome
+            from closed
+            where closed_at > (select max(closed_at) from closed) - interval 1 year
+        ),
+
+        observed as (
+            select outcome, count(*) / sum(count(*)) over () as share
+            from year_closed
+            group by outcome
         )
-    ]
+
+        select
+            (select count(*) from year_closed) as closed_cases,
+            case when (select count(*) from year_closed) >= {minimum} then
+                coalesce(
+                    sum(o.share * ln(o.share / (e.weight / (select sum(weight) from expected)))),
+                    0
+                ) + case when bool_or(e.outcome is null) then 'infinity'::double else 0 end
+            end as kl_divergence
+        from observed as o
+        left join expected as e on o.outcome = e.outcome
+    """
 
 
 CASE_OUTCOME_MIX = Suite(
@@ -278,20 +441,22 @@ CASE_OUTCOME_MIX = Suite(
     asset=_asset(ENTITIES["case"]),
     severity=Severity.WARN,
     description=(
-        "The outcomes of the year's closed cases stay close (KL divergence) to the expected mix."
+        "The outcomes of the year's closed cases stay close (KL divergence) to the expected "
+        "mix (judged from distribution.min_records closed cases on)."
     ),
-    sql="""
-        with closed as (
-            select closed_at, outcome
-            from raw.case_current
-            where not _is_deleted and closed_at is not null and outcome is not null
+    sql=_outcome_mix_sql,
+    expectations=lambda t: [
+        gxe().ExpectColumnValuesToBeBetween(
+            column="kl_divergence", max_value=t.get("distribution", "case_outcome_max_kl")
         )
-        select outcome
-        from closed
-        where closed_at > (select max(closed_at) from closed) - interval 1 year
-    """,
-    expectations=_outcome_mix,
+    ],
     row_level=False,
+    findings={
+        "kl_divergence": (
+            "the outcomes of the year's closed cases diverge from the expected mix",
+            "本年度结案结果构成偏离预期",
+        )
+    },
 )
 
 

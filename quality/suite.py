@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -26,7 +26,8 @@ def gxe() -> ModuleType:
 
 
 class Severity(StrEnum):
-    """ERROR blocks everything downstream (models, publication); WARN is reported."""
+    """ERROR blocks publication (the analysts keep the last good serving file); WARN is
+    reported with counts where the numbers are read and never blocks."""
 
     ERROR = "ERROR"
     WARN = "WARN"
@@ -50,6 +51,11 @@ class Suite:
     key_columns: tuple[str, ...] = ()
     row_level: bool = True
     severity_setting: tuple[str, str] | None = None
+    # measure (the validated column) -> (English, Chinese) finding, formatted with ``n`` (the
+    # failing records), ``records`` (``nouns``, singular or plural by ``n``), ``total`` and
+    # ``share``; shown where the numbers are read
+    findings: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    nouns: tuple[str, str] = ("record", "records")
 
     @property
     def gx_name(self) -> str:

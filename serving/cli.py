@@ -16,7 +16,14 @@ from pathlib import Path
 from serving.dashboard import write_dashboard
 from serving.dbt_docs import docs_dir, serve_docs
 from serving.districts import publish_districts
-from serving.publish import compact_copy, current_version, list_versions, publish, rollback
+from serving.publish import (
+    PublicationBlocked,
+    compact_copy,
+    current_version,
+    list_versions,
+    publish,
+    rollback,
+)
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_SERVING = "data/serving.duckdb"
@@ -44,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "publish",
         parents=[common, warehouse],
-        help="publish the marts (no quality gate: use Dagster)",
+        help="publish the marts (refused while the latest run of an ERROR check failed)",
     )
     sub.add_parser("versions", parents=[common], help="list the kept versions, newest first")
     back = sub.add_parser("rollback", parents=[common], help="serve a kept version again")
@@ -73,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "publish":
-        done = publish(args.warehouse, args.serving)
+        try:
+            done = publish(args.warehouse, args.serving)
+        except PublicationBlocked as blocked:
+            print(blocked)
+            return 1
         print(f"published {done.version}: {len(done.tables)} tables to {done.path}")
     elif args.command == "versions":
         current = current_version(args.serving)

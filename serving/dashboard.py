@@ -1,6 +1,7 @@
 """The work-report dashboard: one self-contained HTML page (inline SVG, no scripts, nothing
-fetched) drawn from the serving file — the year's KPIs as the report lists them, each KPI's
-city-wide monthly series, and the year's figures by district."""
+fetched) drawn from the serving file — what the checks found in the data behind the figures,
+the year's KPIs as the report lists them, each KPI's city-wide monthly series, and the year's
+figures by district."""
 
 from __future__ import annotations
 
@@ -67,6 +68,38 @@ def _bar_chart(bars: list[tuple[str, float]]) -> str:
     return f'<svg class="bars" width="{WIDTH}" height="{height}" role="img">{items}</svg>'
 
 
+def _quality_findings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(severity, Chinese, English) of every failed check in the serving file, if it has
+    the table (files published before it existed do not)."""
+    (present,) = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'data_quality'"
+    ).fetchall()[0]
+    if not present:
+        return []
+    return con.execute(
+        "select severity, finding_zh, finding_en from marts.data_quality "
+        "where not passed and finding_en is not null "
+        "order by severity, records_failing desc nulls last, asset, check_name, measure"
+    ).fetchall()
+
+
+def _quality_panel(findings: list[tuple[str, str, str]]) -> str:
+    if not findings:
+        items = "<li>所有数据质量检查均通过 · every data-quality check passed</li>"
+    else:
+        items = "".join(
+            f'<li class="{severity.lower()}">{html.escape(zh)}<br>'
+            f"<small>{html.escape(en)}</small></li>"
+            for severity, zh, en in findings
+        )
+    return (
+        '<section class="quality" id="data-quality"><h2>数据质量 <small>Data quality: what '
+        "the checks found in the records behind these figures</small></h2>"
+        f"<ul>{items}</ul></section>"
+    )
+
+
 def render(serving: Path, year: int | None = None) -> str:
     with duckdb.connect(str(serving), read_only=True) as con:
         (version,) = con.execute("select version from meta.publication").fetchall()[0]
@@ -96,6 +129,7 @@ def render(serving: Path, year: int | None = None) -> str:
             "and k.kpi_code in ? order by k.kpi_code, k.value desc",
             [year, list(CHARTED)],
         ).fetchall()
+        findings = _quality_findings(con)
     rows = "".join(
         f"<tr><td>{html.escape(zh)}</td><td>{html.escape(en)}</td>"
         f'<td class="num">{html.escape(value or "–")}</td></tr>'
@@ -125,8 +159,12 @@ td.num {{ text-align: right; font-weight: bold; }}
 section.kpi {{ border: 1px solid #ddd; padding: 8px 12px; }}
 h2 {{ font-size: 16px; margin: 4px 0; }} h3 {{ font-size: 12px; color: #666; margin: 6px 0; }}
 small {{ color: #888; font-weight: normal; }}
+section.quality {{ border-left: 4px solid #e6a23c; padding: 4px 12px; margin-bottom: 20px; }}
+section.quality ul {{ margin: 4px 0; padding-left: 18px; font-size: 13px; }}
+section.quality li.error {{ color: #c0392b; }}
 </style></head><body>
 <h1>{year}年工会工作报告指标 <small>Work-report KPIs, {year} · version {version}</small></h1>
+{_quality_panel(findings)}
 <table><tr><th>指标</th><th>KPI</th><th>{year}</th></tr>{rows}</table>
 <div class="grid">{"".join(panels)}</div>
 </body></html>

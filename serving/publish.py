@@ -3,7 +3,12 @@
 Readers keep the file they opened (on POSIX a rename never changes an open inode), so they
 never see a half-written file and never hold a lock the pipeline needs. A failed publication
 leaves the previous file untouched; only the dims, facts and KPI tables of ``marts`` are
-copied, never raw, staging, quarantine or pseudonyms.
+copied, never raw, staging, quarantine or pseudonyms, with ``marts.data_quality``: the latest
+findings of every check (``quality.results``), where the numbers are read.
+
+Publication is the one gate of the pipeline: while the latest run of a check of ERROR
+severity failed (a load that emptied an entity, facts that do not reconcile with the raw
+layer, ...), nothing is published and the analysts keep the last good file.
 
 Every publication is also kept, as a hard link to the same file, in
 ``<serving stem>_versions/<version>.duckdb``; the newest ``keep`` stay there for rollback.
@@ -21,6 +26,7 @@ import duckdb
 
 from ingestion.crash_points import crash_point
 from ingestion.processes import process_alive
+from quality.results import blocking_failures, published_select
 
 PUBLISHED_SCHEMAS = ("marts",)
 # Serving files are written in DuckDB 1.5's storage format: clients lag the library (the
@@ -28,6 +34,23 @@ PUBLISHED_SCHEMAS = ("marts",)
 SERVING_STORAGE = {"storage_compatibility_version": "v1.5.0"}
 KEEP_VERSIONS = 5
 ENV_KEEP_VERSIONS = "UNIONWH_SERVING_KEEP_VERSIONS"
+
+
+DATA_QUALITY = ("marts", "data_quality")
+
+
+class PublicationBlocked(RuntimeError):
+    """A check of ERROR severity failed in its latest run: the previous file stays."""
+
+    def __init__(self, failures: list[dict]) -> None:
+        self.failures = failures
+        found = "; ".join(
+            f"{f['asset']} {f['check_name']}"
+            + (f" ({f['measure']})" if f["measure"] else "")
+            + (f": {f['finding_en']}" if f["finding_en"] else "")
+            for f in failures
+        )
+        super().__init__(f"publication blocked by {len(failures)} failed ERROR check(s): {found}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +143,14 @@ def published_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple
     ).fetchall()
 
 
-def publish(warehouse: Path, serving: Path, keep: int | None = None) -> Publication:
+def publish(
+    warehouse: Path, serving: Path, keep: int | None = None, gate: bool = True
+) -> Publication:
     """Write the marts of ``warehouse`` to a new file, keep it as a version and rename it
-    over ``serving``."""
+    over ``serving``; refused (``PublicationBlocked``) while an ERROR check fails, unless
+    ``gate`` is off."""
+    if gate and (failures := blocking_failures(warehouse)):
+        raise PublicationBlocked(failures)
     serving.parent.mkdir(parents=True, exist_ok=True)
     discard_abandoned(serving)
     staged = staged_path(serving)
@@ -136,6 +164,7 @@ def publish(warehouse: Path, serving: Path, keep: int | None = None) -> Publicat
                 (schema, name): f"select * from warehouse.{quote(schema)}.{quote(name)}"
                 for schema, name in published_tables(con, "warehouse")
             }
+            selects[DATA_QUALITY] = published_select(con, "warehouse")
             tables = write_tables(con, selects)
             crash_point("serving.staged")
             con.execute("detach warehouse")

@@ -16,7 +16,6 @@ variant (``pytest -m long``) starts each point from an empty warehouse.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import signal
 import subprocess
@@ -71,14 +70,12 @@ CRASHES = (
 @dataclass(frozen=True)
 class World:
     sources: Path
-    thresholds: Path
     api: RunningServer
 
     def env(self, base: Path, **extra: str) -> dict[str, str]:
         own = {
             "UNIONWH_DISPUTES_API_URL": self.api.url,
             "UNIONWH_DISPUTES_API_TOKEN": TOKEN,
-            "UNIONWH_QUALITY_CONFIG": str(self.thresholds),
             # The personal-data scan reads the dbt target directory of every run here.
             "UNIONWH_KEEP_DBT_TARGETS": "1000",
         }
@@ -93,15 +90,8 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("crash-world")
     generate(root / "sources", SCALE, SEED, quiet=True)
-    # As `make example`: a tiny world's fixed number of planted bad values is a larger share
-    # than the 99 % validity bands allow.
-    config = root / "quality"
-    config.mkdir()
-    text = (ROOT / "quality" / "thresholds.yml").read_text(encoding="utf-8")
-    (config / "thresholds.yml").write_text(re.sub(r": 0\.99\b", ": 0.95", text), "utf-8")
-    shutil.copy(ROOT / "quality" / "kpi_explanations.csv", config)
     with start_server(root / "sources" / "disputes", TOKEN) as api:
-        yield World(root / "sources", config / "thresholds.yml", api)
+        yield World(root / "sources", api)
 
 
 @dataclass(frozen=True)

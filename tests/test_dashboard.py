@@ -29,6 +29,31 @@ def test_dashboard_holds_the_report_and_charts(dashboard: Path) -> None:
     assert len(re.findall(r"<rect ", page)) == 6 * 16  # every district per KPI
 
 
+def test_dashboard_shows_what_the_checks_found(dashboard: Path, pipeline_run: dict) -> None:
+    """The panel lists every failed check of the serving file, in Chinese and English."""
+    import duckdb
+
+    with duckdb.connect(str(pipeline_run["out"] / "serving.duckdb"), read_only=True) as con:
+        (failed,) = con.execute(
+            "select count(*) from marts.data_quality where not passed"
+        ).fetchall()[0]
+    page = dashboard.read_text(encoding="utf-8")
+    panel = page[page.index('id="data-quality"') : page.index("</section>")]
+    items = re.findall(r'<li class="(warn|error)">(.*?)<br><small>(.*?)</small></li>', panel)
+    assert len(items) == failed > 0
+    assert (
+        "warn",
+        "2 个工会的统一社会信用代码校验位无效",
+        "2 unions with an invalid USCC",
+    ) in items
+    assert (
+        "warn",
+        "1 条服务记录的会员尚未知晓",
+        "1 service delivery whose member is not yet known",
+    ) in items
+    assert not [item for item in items if item[0] == "error"]
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: chromium)")
 def test_dashboard_renders_in_headless_chromium(dashboard: Path, tmp_path: Path) -> None:
     shot = tmp_path / "dashboard.png"

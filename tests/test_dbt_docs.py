@@ -13,7 +13,7 @@ from browser import fenced_page
 from pipeline import ROOT
 from servers import free_port, wait_until_up
 
-from serving.dbt_docs import SITE_FILES, docs_dir
+from serving.dbt_docs import INPUTS_FILE, SITE_FILES, docs_dir, is_current, site_inputs
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def served(site: Path) -> Iterator[str]:
 
 
 def test_the_run_published_the_site_with_every_model_and_its_catalog(site: Path) -> None:
-    assert sorted(p.name for p in site.iterdir()) == sorted(SITE_FILES)
+    assert sorted(p.name for p in site.iterdir()) == sorted((*SITE_FILES, INPUTS_FILE))
     manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
     catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
@@ -52,6 +52,36 @@ def test_the_run_published_the_site_with_every_model_and_its_catalog(site: Path)
     assert "value" in catalog["nodes"]["model.union_warehouse.kpi_values"]["columns"]
     # dbt's page reports usage unless the project turns it off.
     assert manifest["metadata"]["send_anonymous_usage_stats"] is False
+
+
+def test_the_site_is_regenerated_only_when_project_or_schema_changed(
+    site: Path, tmp_path: Path
+) -> None:
+    import duckdb
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"nodes": {}}', encoding="utf-8")
+    out = tmp_path / "docs"
+    for name in SITE_FILES:
+        (out / name).parent.mkdir(exist_ok=True)
+        (out / name).write_text("{}", encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create table t (a integer)")
+        first = site_inputs(con, manifest)
+        (out / INPUTS_FILE).write_text(first, encoding="utf-8")
+        con.execute("insert into t values (1), (2)")  # rows only: the site stays
+        assert site_inputs(con, manifest) == first and is_current(out, first)
+        con.execute("alter table t add column b varchar")  # a new column: regenerated
+        assert site_inputs(con, manifest) != first
+        con.execute("alter table t drop column b")
+    assert site_inputs(duckdb.connect(str(tmp_path / "w.duckdb")), manifest) == first
+    manifest.write_text('{"nodes": {"x": 1}}', encoding="utf-8")  # the project changed
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert site_inputs(con, manifest) != first
+    (out / "catalog.json").unlink()  # an incomplete site is never current
+    assert not is_current(out, first)
+    # the pipeline's own site is stamped with what it was generated from
+    assert len((site / INPUTS_FILE).read_text(encoding="utf-8")) == 64
 
 
 def test_make_docs_before_any_run_says_what_to_do(tmp_path: Path) -> None:

@@ -77,6 +77,26 @@ def test_every_quality_suite_is_a_blocking_check_on_its_asset() -> None:
     } | {dg.AssetCheckKey(raw_asset_key(e), QUARANTINE_CHECK) for e in ENTITIES.values()}
     specs = [spec for checks in (*raw_quality, marts_quality) for spec in checks.check_specs]
     assert {spec.key for spec in specs} == expected
-    assert len(expected) == 37 + 10
+    assert len(expected) == 43 + 10
     assert all(spec.blocking for spec in specs)
     assert expected <= set(defs.resolve_asset_graph().asset_check_keys)
+
+
+def test_the_docs_table_gives_every_check_its_severity() -> None:
+    """docs/quality.md: one row per check (names in backticks), its severity, why."""
+    import re
+
+    from orchestration.defs.quality.checks import QUARANTINE_CHECK
+    from quality.mart_suites import mart_suites
+    from quality.raw_suites import raw_suites
+
+    table: dict[str, str] = {}
+    docs = Path(__file__).parents[1] / "docs" / "quality.md"
+    for line in docs.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 5:
+            for name in re.findall(r"`([a-z_]+)`", cells[0]):
+                table[name] = cells[2]
+    for suite in raw_suites() + mart_suites():
+        assert table[suite.name].startswith(suite.severity.value), suite.gx_name
+    assert table[QUARANTINE_CHECK].startswith("WARN")

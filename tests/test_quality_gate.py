@@ -1,5 +1,6 @@
-"""Quality gates publication: a failing ERROR check on a mart keeps the previous serving file;
-a failing WARN check is reported and publication goes ahead."""
+"""Quality gates publication: a failing ERROR check on a mart, or on the raw layer, keeps the
+previous serving file (a raw one never stops the models); a failing WARN check is reported
+and publication goes ahead; the serving file carries every check's latest findings."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.defs.quality.checks import marts_quality
+from orchestration.defs.quality.checks import marts_quality, source_checks
 from orchestration.defs.serving.assets import MART_KEYS, serving_warehouse
 from orchestration.resources import ServingResource, WarehouseResource
-from serving.publish import list_versions
+from serving.publish import PublicationBlocked, list_versions, publish
 
 KPI = dg.AssetKey(["marts", "kpi_values"])
 SERVING = dg.AssetKey(["serving", "warehouse"])
@@ -102,3 +103,91 @@ def test_failing_warn_check_still_publishes(quality_copy: Path, first_publicatio
     at_after, june_after = published(first_publication, JUNE_2023)
     assert at_after > at_before
     assert june_after == 2 * june_before
+
+
+def quality_rows(serving: Path) -> list[tuple]:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return con.execute(
+            "select asset, check_name, measure, severity, passed, records_failing, finding_en "
+            "from marts.data_quality order by asset, check_name, measure"
+        ).fetchall()
+
+
+def test_the_serving_file_carries_the_latest_findings(
+    quality_copy: Path, first_publication: Path
+) -> None:
+    first = quality_rows(first_publication)
+    # the measures of the KPI table's checks, the ones this run selected, all passed
+    assert [row[1:5] for row in first] == [
+        ("districts_within_city", "excess", "ERROR", True),
+        ("monthly_jumps", "allowed_change,change", "WARN", True),
+        ("value_ranges", "amount", "ERROR", True),
+        ("value_ranges", "rate", "ERROR", True),
+        ("value_ranges", "value_present", "ERROR", True),
+    ]
+    plant(quality_copy, f"update marts.kpi_values set value = value * 2 where {JUNE_2023}")
+    assert publish_run(quality_copy, first_publication).success
+    failed = [row for row in quality_rows(first_publication) if not row[4]]
+    assert failed == [
+        (
+            "marts/kpi_values",
+            "monthly_jumps",
+            "allowed_change,change",
+            "WARN",
+            False,
+            2,
+            "2 city-wide monthly moves beyond their band that no explanation covers",
+        )
+    ]
+
+
+@dg.asset(key=["marts", "stand_in_model"], deps=[dg.AssetKey(["raw", "membership", "member"])])
+def stand_in_model() -> None:
+    """Stands for the dbt models downstream of the raw layer."""
+
+
+def test_a_raw_error_blocks_publication_never_the_models(
+    quality_copy: Path, first_publication: Path
+) -> None:
+    before = published(first_publication, NEW_MEMBERS_2024)
+    # a load that deleted 3000 of the 26465 live members (11 % > 5 %, >= 10 rows)
+    plant(
+        quality_copy,
+        "insert into meta.loads by name select 'plant-member' as load_id, "
+        "'membership' as source, 'member' as entity, "
+        "(now() at time zone 'Asia/Shanghai') + interval 1 hour as loaded_at, "
+        "current_date as load_date, 0 as rows_read, 0 as rows_new, 0 as rows_updated, "
+        "0 as rows_unchanged, 3000 as rows_deleted, 0 as rows_quarantined, 0 as rows_flagged",
+    )
+    member = dg.AssetKey(["raw", "membership", "member"])
+    raw_keys = {check.asset_key for check in source_checks("membership").check_specs}
+    result = dg.materialize(
+        [
+            *(dg.AssetSpec(key) for key in {*MART_KEYS, *raw_keys}),
+            stand_in_model,
+            serving_warehouse,
+            source_checks("membership"),
+        ],
+        selection=dg.AssetSelection.assets(SERVING, stand_in_model)
+        | dg.AssetSelection.checks(dg.AssetCheckKey(member, "load_volume")),
+        resources={
+            "warehouse": WarehouseResource(path=str(quality_copy)),
+            "serving": ServingResource(path=str(first_publication)),
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    # Dagster sees WARN, so the models downstream of the raw layer still run ...
+    assert evaluations(result) == {"load_volume": (False, "WARN")}
+    built = {m.asset_key for m in result.get_asset_materialization_events()}
+    assert built == {dg.AssetKey(["marts", "stand_in_model"])}
+    # ... and publication, the gate, refuses: the analysts keep the last good file
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert (
+        "publication blocked by 1 failed ERROR check(s): raw/membership/member load_volume"
+        " (mass_deleted)" in failure.event_specific_data.error.message
+    )
+    assert published(first_publication, NEW_MEMBERS_2024) == before
+    with pytest.raises(PublicationBlocked, match="mass_deleted"):
+        publish(quality_copy, first_publication)
+    assert len(list_versions(first_publication)) == 1

@@ -2,8 +2,9 @@
 
 Each relation hashes to the md5 of its rows' JSON, sorted, so row order does not matter but a
 lost or doubled row does. Columns that only say *when* or *in which load* something happened
-differ between any two runs and are left out (``VOLATILE``); so is ``meta``, the log of loads
-and publications, which a re-run after a crash rightly extends.
+differ between any two runs and are left out (``VOLATILE``); so are ``meta``, the log of loads
+and publications, and ``quality``, the log of check runs, which a re-run after a crash
+rightly extends.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ VOLATILE = {
     "source_load_id",
     "source_loaded_at",
     "changed_at",
+    "checked_at",
 }
-SKIPPED_SCHEMAS = ("meta", "information_schema", "pg_catalog")
+SKIPPED_SCHEMAS = ("meta", "quality", "information_schema", "pg_catalog")
 
 
 def relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:

@@ -2,17 +2,24 @@
 
 One multi-asset check per source (its raw suites and a quarantine check per entity) and one
 for the marts, each running its suites in one process so great-expectations is imported once.
-Every check is blocking: a failure of ERROR severity stops the assets downstream of the
-checked asset in the same run (dbt models after raw, publication after the marts); a WARN
-failure is reported and the run goes on.
+Every run's findings are kept in the warehouse (``quality.results``), where publication reads
+them.
+
+Raw checks never stop the models: the warehouse always holds the newest data for the data
+team. They are blocking only so that they run before dbt, and report to Dagster as WARN; a
+raw check of ERROR severity (a load that empties or mass-deletes an entity, an unusable
+input) blocks publication instead, through the serving asset's gate. Mart checks report their
+own severity, and an ERROR failure stops publication in the same run.
 """
 
-from collections.abc import Iterator, Sequence
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
 
 from ingestion.contract import ENTITIES, Entity
+from ingestion.raw_store import beijing_now
 from orchestration.raw_assets import WAREHOUSE_POOL, raw_asset_key
 from orchestration.resources import WarehouseResource
 from quality.config import load_thresholds
@@ -20,13 +27,16 @@ from quality.gx_runner import docs_index, run_suites
 from quality.mart_suites import mart_suites
 from quality.quarantine import summarise_quarantine
 from quality.raw_suites import raw_suites
-from quality.suite import Suite
-
-QUARANTINE_CHECK = "quarantine"
+from quality.results import QUARANTINE_CHECK, CheckRow, quarantine_rows, record, suite_rows
+from quality.suite import Severity, Suite
 
 
 def _key(suite: Suite) -> dg.AssetCheckKey:
     return dg.AssetCheckKey(dg.AssetKey(list(suite.asset)), suite.name)
+
+
+def _blocks(suite: Suite) -> str:
+    return "publication" if suite.severity is Severity.ERROR else "nothing"
 
 
 def _spec(suite: Suite) -> dg.AssetCheckSpec:
@@ -34,8 +44,15 @@ def _spec(suite: Suite) -> dg.AssetCheckSpec:
         suite.name,
         asset=dg.AssetKey(list(suite.asset)),
         blocking=True,
-        description=f"[great-expectations, {suite.severity.value}] {suite.description}",
-        metadata={"gx_suite": suite.gx_name, "severity": suite.severity.value},
+        description=(
+            f"[great-expectations, {suite.severity.value}, blocks {_blocks(suite)}] "
+            f"{suite.description}"
+        ),
+        metadata={
+            "gx_suite": suite.gx_name,
+            "severity": suite.severity.value,
+            "blocks": _blocks(suite),
+        },
     )
 
 
@@ -45,37 +62,50 @@ def _quarantine_spec(entity: Entity) -> dg.AssetCheckSpec:
         asset=raw_asset_key(entity),
         blocking=True,
         description=(
-            "Records the latest load rejected, by rule: WARN when any, ERROR above the "
-            "configured share (quality/thresholds.yml, quarantine)."
+            "[WARN when any, blocks publication above the band] Records the latest load "
+            "rejected, by rule: WARN when any (they count nowhere), ERROR above the configured "
+            "share and count (quality/thresholds.yml, quarantine): an unusable input."
         ),
     )
 
 
-def _severity(value: str) -> dg.AssetCheckSeverity:
-    return dg.AssetCheckSeverity(value)
+def _dagster_severity(severity: str, raw: bool) -> dg.AssetCheckSeverity:
+    """A raw check never stops the models: Dagster sees WARN, publication's gate the rest."""
+    return dg.AssetCheckSeverity.WARN if raw else dg.AssetCheckSeverity(severity)
 
 
 def _suite_results(
-    context: dg.AssetCheckExecutionContext, warehouse: Path, suites: Sequence[Suite]
-) -> Iterator[dg.AssetCheckResult]:
+    context: dg.AssetCheckExecutionContext,
+    warehouse: Path,
+    suites: Sequence[Suite],
+    checked_at: dt.datetime,
+) -> Iterator[tuple[dg.AssetCheckResult, list[CheckRow]]]:
     selected = context.selected_asset_check_keys
     chosen = [s for s in suites if _key(s) in selected]
     if not chosen:
         return
     docs = docs_index(warehouse)
     for outcome, suite in zip(run_suites(warehouse, chosen), chosen, strict=True):
-        yield dg.AssetCheckResult(
+        result = dg.AssetCheckResult(
             asset_key=dg.AssetKey(list(suite.asset)),
             check_name=suite.name,
             passed=outcome.passed,
-            severity=_severity(outcome.severity),
-            metadata={**outcome.metadata(), "data_docs": dg.MetadataValue.path(str(docs))},
+            severity=_dagster_severity(outcome.severity, raw=suite.asset[0] == "raw"),
+            metadata={
+                **outcome.metadata(),
+                "severity": outcome.severity,
+                "data_docs": dg.MetadataValue.path(str(docs)),
+            },
         )
+        yield result, suite_rows(suite, outcome, checked_at, context.run.run_id)
 
 
 def _quarantine_results(
-    context: dg.AssetCheckExecutionContext, warehouse: Path, entities: Sequence[Entity]
-) -> Iterator[dg.AssetCheckResult]:
+    context: dg.AssetCheckExecutionContext,
+    warehouse: Path,
+    entities: Sequence[Entity],
+    checked_at: dt.datetime,
+) -> Iterator[tuple[dg.AssetCheckResult, list[CheckRow]]]:
     selected = context.selected_asset_check_keys
     chosen = [
         e for e in entities if dg.AssetCheckKey(raw_asset_key(e), QUARANTINE_CHECK) in selected
@@ -83,13 +113,24 @@ def _quarantine_results(
     if not chosen:
         return
     for outcome in summarise_quarantine(warehouse, chosen, load_thresholds()):
-        yield dg.AssetCheckResult(
+        result = dg.AssetCheckResult(
             asset_key=raw_asset_key(outcome.entity),
             check_name=QUARANTINE_CHECK,
             passed=outcome.passed,
-            severity=_severity(outcome.severity.value),
-            metadata=outcome.metadata(),
+            severity=_dagster_severity(outcome.severity.value, raw=True),
+            metadata={**outcome.metadata(), "severity": outcome.severity.value},
         )
+        yield result, quarantine_rows(outcome, checked_at, context.run.run_id)
+
+
+def _recorded(
+    warehouse: Path, found: Iterable[tuple[dg.AssetCheckResult, list[CheckRow]]]
+) -> Iterator[dg.AssetCheckResult]:
+    """The results, once their rows are kept in the warehouse for publication to read."""
+    pairs = list(found)
+    record(warehouse, [row for _, rows in pairs for row in rows])
+    for result, _ in pairs:
+        yield result
 
 
 def source_checks(source: str) -> dg.AssetChecksDefinition:
@@ -107,8 +148,14 @@ def source_checks(source: str) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
         path = Path(warehouse.path)
-        yield from _quarantine_results(context, path, entities)
-        yield from _suite_results(context, path, suites)
+        now = beijing_now()
+        yield from _recorded(
+            path,
+            [
+                *_quarantine_results(context, path, entities, now),
+                *_suite_results(context, path, suites, now),
+            ],
+        )
 
     return _checks
 
@@ -122,7 +169,8 @@ def source_checks(source: str) -> dg.AssetChecksDefinition:
 def marts_quality(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.AssetCheckResult]:
-    yield from _suite_results(context, Path(warehouse.path), mart_suites())
+    path = Path(warehouse.path)
+    yield from _recorded(path, _suite_results(context, path, mart_suites(), beijing_now()))
 
 
 raw_quality = [source_checks(source) for source in ("membership", "disputes", "services")]

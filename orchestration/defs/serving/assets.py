@@ -8,7 +8,7 @@ from orchestration.defs.dbt.assets import warehouse_dbt
 from orchestration.raw_assets import WAREHOUSE_POOL
 from orchestration.resources import ServingResource, WarehouseResource
 from serving.dashboard import write_dashboard
-from serving.publish import publish
+from serving.publish import PublicationBlocked, publish
 
 MART_KEYS = sorted(
     (key for key in warehouse_dbt.keys if key.path[0] == "marts"), key=lambda k: k.path
@@ -22,14 +22,21 @@ MART_KEYS = sorted(
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
     description=(
-        "The marts published to UNIONWH_SERVING_PATH for analysts and BI, swapped in "
-        "atomically. Blocked by any failing ERROR check upstream: the previous file stays."
+        "The marts and the latest check findings (marts.data_quality) published to "
+        "UNIONWH_SERVING_PATH for analysts and BI, swapped in atomically. Blocked while the "
+        "latest run of any ERROR check failed: the previous file stays."
     ),
 )
 def serving_warehouse(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, serving: ServingResource
 ) -> dg.MaterializeResult:
-    done = publish(Path(warehouse.path), Path(serving.path))
+    try:
+        done = publish(Path(warehouse.path), Path(serving.path))
+    except PublicationBlocked as blocked:
+        raise dg.Failure(
+            description=str(blocked),
+            metadata={"blocking_checks": blocked.failures},
+        ) from None
     context.log.info(f"published {len(done.tables)} tables to {done.path}")
     return dg.MaterializeResult(
         metadata={
