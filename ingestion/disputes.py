@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from ingestion.batches import WATERMARK_OVERLAP
-from ingestion.contract import CASE, HOTLINE_REQUEST
+from ingestion.contract import CASE, HOTLINE_REQUEST, Entity
 from ingestion.disputes_api import (
     ENDPOINTS,
     MAX_LIMIT,
@@ -146,6 +148,13 @@ def _raw(record: object) -> str:
     return (
         "" if isinstance(record, dict) else json.dumps(record, sort_keys=True, ensure_ascii=False)
     )
+
+
+def empty_rows(entity: Entity, key: bytes, load_date: dt.date) -> pl.DataFrame:
+    """The rows a load hands the raw store when no record of ``entity`` came: the raw
+    layer's columns and types, through the same checks as every record."""
+    now = dt.datetime.combine(load_date, dt.time())
+    return RecordCollector(SHAPES[entity.name], key).finish(load_date, now).rows
 
 
 def load(

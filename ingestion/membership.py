@@ -36,7 +36,7 @@ from ingestion.contract import HONOR, MEMBER, MEMBERSHIP_EVENT, UNION_ORG, Entit
 from ingestion.crash_points import crash_point
 from ingestion.pii import protect_identity
 from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
-from ingestion.validation import ContractViolation, validate
+from ingestion.validation import ContractViolation, Validated, validate
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,34 @@ def _source_keys(engine: sa.Engine, entity: Entity) -> pl.Series:
     return pl.Series("_record_key", keys, dtype=pl.String)
 
 
+def _with_bookkeeping(entity: Entity, text: pl.DataFrame) -> pl.DataFrame:
+    return text.with_columns(
+        pl.col(entity.key).alias("_record_key"),
+        pl.lit(None, dtype=pl.String).alias("_source_file"),
+        pl.lit(None, dtype=pl.Int64).alias("_source_line"),
+    )
+
+
+def _checked_slice(
+    entity: Entity, part: pl.DataFrame, key: bytes, load_date: dt.date
+) -> tuple[Validated, pl.DataFrame]:
+    """One slice of text rows validated, and its accepted rows protected and flagged."""
+    columns = [c for c in entity.column_names if c in part.columns]
+    # '' stood for null (_blank_for_null).
+    checked = validate(
+        part.with_columns(pl.col(c).replace("", None) for c in columns), entity, load_date
+    )
+    return checked, entity_rows(entity, _protect(entity, checked.accepted, key))
+
+
+def empty_rows(entity: Entity, key: bytes, load_date: dt.date) -> pl.DataFrame:
+    """The rows a load hands the raw store when the table has none: the raw layer's
+    columns and types for ``entity``, through the same steps as ``extract``."""
+    text = pl.DataFrame(schema=dict.fromkeys(entity.column_names, pl.String))
+    _, rows = _checked_slice(entity, _with_bookkeeping(entity, text), key, load_date)
+    return latest_per_key(rows, entity.cursor)[0]
+
+
 def _protect(entity: Entity, frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
     if entity is MEMBER:
         frame = protect_identity(
@@ -131,11 +159,7 @@ def extract(
     table, drift = _table(engine, entity)
     previous = store.last_watermark(entity)
     since = previous - WATERMARK_OVERLAP if previous is not None else None
-    text = _read_text(engine, entity, table, since).with_columns(
-        pl.col(entity.key).alias("_record_key"),
-        pl.lit(None, dtype=pl.String).alias("_source_file"),
-        pl.lit(None, dtype=pl.Int64).alias("_source_line"),
-    )
+    text = _with_bookkeeping(entity, _read_text(engine, entity, table, since))
     assert entity.cursor is not None
     rows_read = text.height
     # A full load holds the whole table (2.6 M members at SF1): validate and protect it in
@@ -143,16 +167,12 @@ def extract(
     # work only; the latest version per key is chosen once, over every slice. (Peak RSS of a
     # full load at SF1: 6.4 GB in one piece, 4.3 GB in slices.)
     protected, rejected, seen = [], [], []
-    columns = [c for c in entity.column_names if c in text.columns]
     for offset in range(0, max(rows_read, 1), SLICE_ROWS):
-        part = text.slice(offset, SLICE_ROWS).with_columns(
-            pl.col(c).replace("", None) for c in columns  # '' stood for null (_blank_for_null)
-        )
-        checked = validate(part, entity, load_date)
+        checked, rows = _checked_slice(entity, text.slice(offset, SLICE_ROWS), key, load_date)
         seen += [f.select(entity.cursor) for f in (checked.accepted, checked.rejected)]
         rejected.append(rejected_records(checked))
-        protected.append(entity_rows(entity, _protect(entity, checked.accepted, key)))
-    del text, part, checked
+        protected.append(rows)
+    del text, checked
     rows, duplicates = latest_per_key(pl.concat(protected), entity.cursor)
     del protected
     watermark = max_cursor(pl.concat(seen), entity.cursor, previous)

@@ -25,6 +25,11 @@ Views in the warehouse file:
   ``_is_deleted``/``_deleted_at`` (``ingestion.raw_views``: the rule per entity, one SQL
   text for DuckDB, the PostgreSQL peer and Spark).
 - ``raw.deletions``, ``quarantine.records``: tombstones and rejected records of all sources.
+
+Every entity has both views from the first load of any source on (``RawStore.ensure``), even
+before its source delivered a record: until then they select no rows, with the columns and
+types a load gives them (``ingestion.raw_schemas``), and switch to the data files when the
+first one is committed.
 """
 
 from __future__ import annotations
@@ -112,6 +117,19 @@ def row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
         return pl.Series("_row_hash", hashes.to_arrow_table().column("h"))
 
 
+def hashed(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with ``_row_hash``, the digest of their content (no bookkeeping) columns."""
+    content = [c for c in rows.columns if c not in BOOKKEEPING and not c.startswith("_")]
+    return rows.with_columns(row_hashes(rows, content))
+
+
+def stamped(rows: pl.DataFrame, load_id: str, loaded_at: dt.datetime) -> pl.DataFrame:
+    """``rows`` with the load that commits them, as every raw file stores them."""
+    return rows.with_columns(
+        pl.lit(load_id).alias("_load_id"), pl.lit(loaded_at).alias("_loaded_at")
+    )
+
+
 @dataclass
 class EntityBatch:
     """What one load produced for one entity, before it is committed.
@@ -197,6 +215,7 @@ class RawStore:
                 """
             )
             self._rebuild_shared_views(con)
+            self._ensure_entity_views(con)
             self._backfill_manifests(con)
 
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
@@ -298,9 +317,7 @@ class RawStore:
         self, source: str, load_id: str, loaded_at: dt.datetime, batch: EntityBatch, key: bytes
     ) -> RawStore._Plan:
         entity = batch.entity
-        stamp = [pl.lit(load_id).alias("_load_id"), pl.lit(loaded_at).alias("_loaded_at")]
-        content = [c for c in batch.rows.columns if c not in BOOKKEEPING and not c.startswith("_")]
-        rows = batch.rows.with_columns(row_hashes(batch.rows, content))
+        rows = hashed(batch.rows)
 
         current = self.current(entity)
         joined = rows.join(
@@ -313,7 +330,7 @@ class RawStore:
         )
         if batch.skip_unchanged:
             joined = joined.filter(~unchanged.fill_null(False))
-        rows = joined.drop("_current_hash").with_columns(stamp)
+        rows = stamped(joined.drop("_current_hash"), load_id, loaded_at)
         n_new = int(counts["new"])
         n_unchanged = int(counts["unchanged"])
         n_updated = batch.rows.height - n_new - n_unchanged
@@ -326,10 +343,12 @@ class RawStore:
 
         data_file = self._write(rows, f"{source}/{entity.name}/{load_id}.parquet")
         quarantine_file = self._write(
-            quarantine.with_columns(stamp), f"{source}/_quarantine/{load_id}__{entity.name}.parquet"
+            stamped(quarantine, load_id, loaded_at),
+            f"{source}/_quarantine/{load_id}__{entity.name}.parquet",
         )
         deletions_file = self._write(
-            deletions.with_columns(stamp), f"{source}/_deletions/{load_id}__{entity.name}.parquet"
+            stamped(deletions, load_id, loaded_at),
+            f"{source}/_deletions/{load_id}__{entity.name}.parquet",
         )
         flags = batch.rows.select(pl.col("_quality_flags").explode().drop_nulls().alias("flag"))
         result = EntityResult(
@@ -438,16 +457,32 @@ class RawStore:
         ).fetchall()
         return [str(self.raw_dir / r[0]) for r in rows]
 
-    def _rebuild_entity_views(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-        files = self._files(
+    def _data_files(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> list[str]:
+        return self._files(
             con, "data_file", f"and source = '{entity.source}' and entity = '{entity.name}'"
         )
-        if not files:
-            return
-        con.execute(
-            f"create or replace view raw.{entity.name} as "
-            f"select * from read_parquet({_sql_list(files)}, union_by_name = true)"
-        )
+
+    def _ensure_entity_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Both views of every entity, before its source delivered anything: the checks and
+        models read them unconditionally. Views without data are recreated each time, so
+        they keep the columns the loaders produce today."""
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }
+        for entity in ENTITIES.values():
+            if f"{entity.name}_current" not in present or not self._data_files(con, entity):
+                self._rebuild_entity_views(con, entity)
+
+    def _rebuild_entity_views(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+        files = self._data_files(con, entity)
+        if files:
+            body = f"select * from read_parquet({_sql_list(files)}, union_by_name = true)"
+        else:
+            body = _empty_history_sql(con, entity)
+        con.execute(f"create or replace view raw.{entity.name} as {body}")
         columns = [r[0] for r in con.execute(f"describe raw.{entity.name}").fetchall()]
         con.execute(
             f"create or replace view raw.{entity.name}_current as "
@@ -567,6 +602,21 @@ class RawStore:
                 path.unlink()
 
 
+def _empty_history_sql(con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
+    """A select of no rows with the columns and types ``raw.<entity>`` has once data
+    arrived: DuckDB's reading of the frame a load without records would store."""
+    # Imported here: the loaders that define those frames import this module.
+    from ingestion.raw_schemas import empty_history
+
+    con.register("_empty_history", empty_history(entity).to_arrow())
+    try:
+        described = con.execute("describe select * from _empty_history").fetchall()
+    finally:
+        con.unregister("_empty_history")
+    columns = ", ".join(f"cast(null as {row[1]}) as {_sql_ident(row[0])}" for row in described)
+    return f"select {columns} where false"
+
+
 def _count_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
     if frame.height == 0:
         return {}
@@ -576,6 +626,10 @@ def _count_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_list(paths: list[str]) -> str:

@@ -73,6 +73,65 @@ def _keyed(key: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
     return lambda text: text.with_columns(_key(key).alias("_record_key"))
 
 
+# Per-file columns of delivery rows: a revision file replaces its group's earlier revisions.
+_DELIVERY_FILE_COLUMNS: dict[str, pl.DataType] = {
+    "_revision": pl.Int64(),
+    "_file_group": pl.String(),
+}
+# Rejected visit rows keep the key as written; accepted ones get the ISO date (_visit_rows).
+_VISIT_TEXT_KEY = (_key("station_id") + "|" + pl.col("visit_date").str.strip_chars()).alias(
+    "_record_key"
+)
+
+
+def _csv_text(entity: Entity) -> CsvText:
+    return CsvText(entity, extra=_DELIVERY_FILE_COLUMNS if entity is DELIVERY else {})
+
+
+def _text_shape(
+    entity: Entity,
+) -> tuple[dict[str, pl.DataType], Callable[[pl.DataFrame], pl.DataFrame]]:
+    """The text chunks' columns of ``entity`` and what is added to them before validation."""
+    if entity is STATION_VISIT:
+        schema: dict[str, pl.DataType] = {c.name: pl.String() for c in STATION_VISIT.columns}
+        schema |= {"_source_file": pl.String(), "_source_line": pl.Int64()}
+        return schema, lambda text: text.with_columns(_VISIT_TEXT_KEY)
+    return _csv_text(entity).schema, _keyed(entity.key)
+
+
+def _snapshot_rows(entity: Entity, accepted: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """One row per key of a snapshot's accepted rows, and how many duplicates were dropped."""
+    rows, duplicates = latest_per_key(accepted, None)
+    return entity_rows(entity, with_flags(rows, [])), duplicates
+
+
+def _delivery_rows(accepted: pl.DataFrame) -> pl.DataFrame:
+    return entity_rows(DELIVERY, with_flags(accepted, []))
+
+
+def _visit_rows(accepted: pl.DataFrame) -> pl.DataFrame:
+    rows = accepted.with_columns(
+        (pl.col("station_id") + "|" + pl.col("visit_date").dt.strftime("%Y-%m-%d")).alias(
+            "_record_key"
+        )
+    )
+    return entity_rows(STATION_VISIT, with_flags(rows, []))
+
+
+def empty_rows(entity: Entity, load_date: dt.date) -> pl.DataFrame:
+    """The rows a load hands the raw store when it finds no file of ``entity``: the raw
+    layer's columns and types, through the same steps as the extract functions (a delivery
+    load's ``reconcile`` only filters rows, so it is left out)."""
+    schema, prepare = _text_shape(entity)
+    with ChunkChecker(entity, load_date, schema, prepare) as checker:
+        accepted = checker.result().accepted
+    if entity is DELIVERY:
+        return _delivery_rows(accepted)
+    if entity is STATION_VISIT:
+        return _visit_rows(accepted)
+    return _snapshot_rows(entity, accepted)[0]
+
+
 def _without_pii(frame: pl.DataFrame, entity: Entity) -> pl.DataFrame:
     # ``validate`` adds every absent contract column, PII ones included, as null.
     return frame.drop([c.name for c in entity.columns if c.pii], strict=False)
@@ -186,15 +245,14 @@ def extract_snapshot(
     newest = files[-1] if files else None
     read = [newest] if newest is not None and newest.path not in processed else []
 
-    text = CsvText(entity)
-    with ChunkChecker(entity, load_date, text.schema, _keyed(entity.key)) as checker:
+    text = _csv_text(entity)
+    with ChunkChecker(entity, load_date, *_text_shape(entity)) as checker:
         text.sink = checker
         for file, data in landing.fetch(read):
             text.add(file, data)
         text.finish()
         checked = checker.result()
-    rows, duplicates = latest_per_key(checked.accepted, None)
-    rows = entity_rows(entity, with_flags(rows, []))
+    rows, duplicates = _snapshot_rows(entity, checked.accepted)
 
     report: dict[str, Any] = {
         "snapshot_file": read[0].path if read else None,
@@ -231,15 +289,15 @@ def extract_deliveries(landing: Landing, store: RawStore, load_date: dt.date) ->
     new = sorted(
         (f for f in files if f.path not in processed), key=lambda f: (f.group, f.revision, f.path)
     )
-    text = CsvText(DELIVERY, extra={"_revision": pl.Int64(), "_file_group": pl.String()})
-    with ChunkChecker(DELIVERY, load_date, text.schema, _keyed(DELIVERY.key)) as checker:
+    text = _csv_text(DELIVERY)
+    with ChunkChecker(DELIVERY, load_date, *_text_shape(DELIVERY)) as checker:
         text.sink = checker
         for file, data in landing.fetch(new):
             text.add(file, data, (file.revision, file.group))
             crash_point("services.file")
         text.finish()
         checked = checker.result()
-    rows = entity_rows(DELIVERY, with_flags(checked.accepted, []))
+    rows = _delivery_rows(checked.accepted)
     reconciled = reconcile(rows, new, processed, store)
     previous = store.last_watermark(DELIVERY)
 
@@ -268,16 +326,8 @@ def extract_visits(landing: Landing, store: RawStore, load_date: dt.date) -> Ent
     processed = store.processed_files(STATION_VISIT)
     new = sorted((f for f in files if f.path not in processed), key=lambda f: (f.stamp, f.path))
     drift: dict[str, list[str]] = {}
-    schema: dict[str, pl.DataType] = {c.name: pl.String() for c in STATION_VISIT.columns}
-    schema |= {"_source_file": pl.String(), "_source_line": pl.Int64()}
     rows_read = 0
-    # Rejected rows keep the key as written; accepted ones get the ISO date below.
-    text_key = (_key("station_id") + "|" + pl.col("visit_date").str.strip_chars()).alias(
-        "_record_key"
-    )
-    with ChunkChecker(
-        STATION_VISIT, load_date, schema, lambda text: text.with_columns(text_key)
-    ) as checker:
+    with ChunkChecker(STATION_VISIT, load_date, *_text_shape(STATION_VISIT)) as checker:
         for file, data in landing.fetch(new):
             part, extra = read_visits(file, data)
             rows_read += part.height
@@ -285,12 +335,7 @@ def extract_visits(landing: Landing, store: RawStore, load_date: dt.date) -> Ent
             if extra:
                 drift[file.path] = extra
         checked = checker.result()
-    rows = checked.accepted.with_columns(
-        (pl.col("station_id") + "|" + pl.col("visit_date").dt.strftime("%Y-%m-%d")).alias(
-            "_record_key"
-        )
-    )
-    rows = entity_rows(STATION_VISIT, with_flags(rows, []))
+    rows = _visit_rows(checked.accepted)
 
     report: dict[str, Any] = {
         "duplicates": rows.height - rows["_record_key"].n_unique(),

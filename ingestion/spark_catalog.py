@@ -13,7 +13,9 @@ read-only for a moment): each entity's folder ``<raw>/<source>/<entity>/`` becom
 Parquet table ``raw.<entity>__files`` (schemas merged across loads; files of a load that never
 committed are filtered out by ``_load_id``), ``raw.<entity>`` the committed history over it,
 ``raw.<entity>_current`` the current state by ``ingestion.raw_views`` (the same portable SQL
-the PostgreSQL peer uses), and ``raw.deletions`` the tombstones of every source. Spark reads
+the PostgreSQL peer uses), and ``raw.deletions`` the tombstones of every source. An entity
+without committed data gets a ``raw.<entity>`` of no rows with the types Spark reads from its
+files once they exist (``ingestion.raw_schemas``), as in the DuckDB warehouse. Spark reads
 the files where they lie: nothing is copied, a load committed after registration shows up at
 the next registration.
 
@@ -26,12 +28,14 @@ live, and dbt's ``spark`` target reads the same variables (dbt_project/profiles.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingestion.contract import ENTITIES
+from ingestion.contract import ENTITIES, Entity
+from ingestion.raw_schemas import empty_history
 from ingestion.raw_store import DELETION_SCHEMA, RawStore, connect
 from ingestion.raw_views import current_view_sql
 
@@ -127,6 +131,20 @@ def _committed(table: str, load_ids: list[str]) -> str:
     return f"select * from {RAW}.{table} where _load_id in ({ids})"
 
 
+def _empty_history(spark: SparkSession, entity: Entity) -> str:
+    """A select of no rows with the columns and types Spark reads from ``entity``'s raw
+    files once data arrived (the DuckDB warehouse's empty views hold the same)."""
+    with tempfile.TemporaryDirectory(prefix="unionwh-empty-") as folder:
+        # Written and read back as Parquet: the types are those of the data files.
+        path = Path(folder) / f"{entity.name}.parquet"
+        empty_history(entity).write_parquet(path)
+        fields = spark.read.parquet(str(path)).schema.fields
+    columns = ", ".join(
+        f"cast(null as {field.dataType.simpleString()}) as {_quote(field.name)}" for field in fields
+    )
+    return f"select {columns} where false"
+
+
 def register_raw(
     spark: SparkSession, store: RawStore, loads: Mapping[tuple[str, str], list[str]]
 ) -> dict[str, int]:
@@ -151,12 +169,14 @@ def register_raw(
 
     for entity in ENTITIES.values():
         load_ids = loads.get((entity.source, entity.name))
-        if not load_ids:
-            continue
-        files = f"{entity.name}__files"
-        _files_table(spark, files, str(store.raw_dir / entity.source / entity.name))
         history = f"{RAW}.{_quote(entity.name)}"
-        spark.sql(f"create or replace view {history} as {_committed(files, load_ids)}")
+        if load_ids:
+            files = f"{entity.name}__files"
+            _files_table(spark, files, str(store.raw_dir / entity.source / entity.name))
+            body = _committed(files, load_ids)
+        else:
+            body = _empty_history(spark, entity)
+        spark.sql(f"create or replace view {history} as {body}")
         columns = spark.table(history).columns
         current = current_view_sql(entity, columns, raw_schema=RAW, quote="`")
         spark.sql(f"create or replace view {RAW}.{_quote(entity.name + '_current')} as {current}")
