@@ -8,6 +8,7 @@ from pathlib import Path
 
 from simulator import api_server
 from simulator.generate import advance, generate
+from simulator.shapes import SHAPES, parse_shapes
 from simulator.truth import city_year
 
 
@@ -28,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLAlchemy URL of the membership DB (default: SQLite in --out)",
     )
     gen.add_argument("--no-bad-input", action="store_true", help="plant no bad input")
+    gen.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"a world unlike the demo (repeat or comma-separate to combine): {', '.join(SHAPES)}",
+    )
     gen.add_argument("--quiet", action="store_true")
 
     adv = sub.add_parser("advance", help="add N more days of activity to existing sources")
@@ -51,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.loads((args.out / "manifest.json").read_text("utf-8"))["as_of"])
         return 0
     if args.command == "generate":
+        try:
+            chosen = parse_shapes(args.shape)
+        except ValueError as error:
+            build_parser().error(str(error))
         result = generate(
             args.out,
             args.scale,
@@ -58,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             args.db_url,
             plant=not args.no_bad_input,
             quiet=args.quiet,
+            shape=chosen,
         )
     else:
         result = advance(args.out, args.days, quiet=args.quiet)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
@@ -46,7 +47,7 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S+08:00"
 class UnionsByDistrict:
     """Draws an existing grassroots union of a given district (vectorised)."""
 
-    def __init__(self, unions: pl.DataFrame) -> None:
+    def __init__(self, unions: pl.DataFrame, weights: Mapping[str, float] | None = None) -> None:
         pool = unions.filter(
             pl.col("parent_union_id").is_not_null()
             & (pl.col("founded_on") < d64(cal.HISTORY_START))
@@ -54,7 +55,7 @@ class UnionsByDistrict:
         self.ids = pool["union_id"].to_numpy()
         self.names = pool["union_name"].to_numpy()
         codes = pool["district_code"].to_numpy()
-        self.districts = np.array(sorted(cal.DISTRICT_WEIGHTS))
+        self.districts = np.array(sorted(weights or cal.DISTRICT_WEIGHTS))
         self.start = np.searchsorted(codes, self.districts, side="left")
         self.count = np.searchsorted(codes, self.districts, side="right") - self.start
         fallback = unions.filter(pl.col("parent_union_id").is_null()).sort("district_code")
@@ -77,7 +78,11 @@ def _days(rng: np.random.Generator, lo: int, hi: int, n: int) -> np.ndarray:
 
 
 def build_cases(
-    seed: int, scale: float, unions: pl.DataFrame, members: pl.DataFrame
+    seed: int,
+    scale: float,
+    unions: pl.DataFrame,
+    members: pl.DataFrame,
+    weights: Mapping[str, float] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cases (static attributes) and their planned lifecycle events."""
     rng = stream(seed, "cases")
@@ -202,8 +207,8 @@ def build_cases(
         np.char.add(np.char.add("京工调〔", year.astype(str)), "〕"),
         np.char.add(np.char.zfill(seq_in_year.astype(str), 4), "号"),
     )
-    district = _district_choice(rng, n)
-    handling = UnionsByDistrict(unions).ids_for(rng, district)
+    district = _district_choice(rng, n, weights)
+    handling = UnionsByDistrict(unions, weights).ids_for(rng, district)
     ref = load_reference()
     industries = list(ref.industries)
     emp_industry = _pick(rng, industries, n)
@@ -292,10 +297,17 @@ def _claim_types(rng: np.random.Generator, n_cases: int) -> pl.DataFrame:
 
 
 def build_hotline(
-    seed: int, scale: float, unions: pl.DataFrame, members: pl.DataFrame, cases: pl.DataFrame
+    seed: int,
+    scale: float,
+    unions: pl.DataFrame,
+    members: pl.DataFrame,
+    cases: pl.DataFrame,
+    weights: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
     rng = stream(seed, "hotline")
-    picker = UnionsByDistrict(unions)
+    picker = UnionsByDistrict(unions, weights)
+    # Stands in where a request has no district (its draw is discarded): any covered district.
+    placeholder = str(picker.districts[0])
     referrals = cases.filter(pl.col("source_channel") == "HOTLINE_REFERRAL")
     ref_received = referrals["received_at"].to_numpy()
     ref_year = ref_received.astype("datetime64[Y]").astype(int) + 1970
@@ -317,7 +329,7 @@ def build_hotline(
 
     district = np.concatenate(
         [
-            np.where(rng.random(n_reg) < 0.92, _district_choice(rng, n_reg), None),
+            np.where(rng.random(n_reg) < 0.92, _district_choice(rng, n_reg, weights), None),
             referrals["district_code"].to_numpy(),
         ]
     )
@@ -330,7 +342,7 @@ def build_hotline(
     has_district = district != None  # noqa: E711 - numpy elementwise comparison
     assigned = np.where(
         dispatched & has_district,
-        picker.ids_for(rng, np.where(has_district, district, "110101").astype(str)),
+        picker.ids_for(rng, np.where(has_district, district, placeholder).astype(str)),
         None,
     )
     assigned_at = received + rng.integers(600, 7200, n) * SECOND

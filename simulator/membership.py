@@ -5,6 +5,7 @@ given day."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
@@ -47,8 +48,12 @@ def _pick(rng: np.random.Generator, values: tuple | list, n: int, p: list[float]
     return arr[rng.choice(len(arr), n, p=prob / prob.sum())]
 
 
-def _district_choice(rng: np.random.Generator, n: int) -> np.ndarray:
-    return _pick(rng, list(cal.DISTRICT_WEIGHTS), n, list(cal.DISTRICT_WEIGHTS.values()))
+def _district_choice(
+    rng: np.random.Generator, n: int, weights: Mapping[str, float] | None = None
+) -> np.ndarray:
+    """Districts drawn by workforce weight; a shaped world passes its own weights."""
+    weights = weights or cal.DISTRICT_WEIGHTS
+    return _pick(rng, list(weights), n, list(weights.values()))
 
 
 def opt_str(values: np.ndarray) -> pl.Series:
@@ -60,13 +65,17 @@ def _ids(prefix: str, start: int, n: int, width: int) -> np.ndarray:
     return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), width))
 
 
-def build_unions(seed: int, scale: float) -> pl.DataFrame:
+def build_unions(
+    seed: int, scale: float, weights: Mapping[str, float] | None = None
+) -> pl.DataFrame:
+    """Unions; ``weights`` (sorted district codes) are the districts the federation covers."""
     rng = stream(seed, "unions")
     ref = load_reference()
     industries = list(ref.industries)
-    districts = list(cal.DISTRICT_WEIGHTS)
+    weights = weights or cal.DISTRICT_WEIGHTS
+    districts = list(weights)
 
-    # The 16 district federations head every grassroots union of their district.
+    # The district federations (16 in the city) head every grassroots union of their district.
     n_dist = len(districts)
     dist_found = np.full(n_dist, np.datetime64("1952-06-01"))
 
@@ -87,7 +96,7 @@ def build_unions(seed: int, scale: float) -> pl.DataFrame:
     utype = np.concatenate([legacy_type, *new_type])[order]
     n = len(founded)
 
-    district = _district_choice(rng, n)
+    district = _district_choice(rng, n, weights)
     industry_p = np.ones(len(industries))
     for code in cal.NEW_FORM_INDUSTRIES:
         industry_p[industries.index(code)] = 4.0

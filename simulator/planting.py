@@ -246,16 +246,33 @@ def plant_in_world(world: Any, rng: np.random.Generator) -> list[Entry]:
 
 
 def plant_in_outputs(
-    out: Path, engine: sa.Engine, world: Any, rng: np.random.Generator, as_of: dt.date
+    out: Path,
+    engine: sa.Engine,
+    world: Any,
+    rng: np.random.Generator,
+    as_of: dt.date,
+    services: bool = True,
 ) -> list[Entry]:
+    """Every plant in the published sources; without ``services`` (the landing directory holds
+    no deliveries or visits yet) the delivery and visit plants wait for ``plant_services``."""
     entries = _plant_membership(engine, world, as_of)
     entries += _plant_disputes(out / "disputes", world)
+    if not services:
+        return entries + _plant_catalogue(out / "landing")
     entries += _plant_deliveries(out / "landing", world)
-    entries += _plant_catalogue_and_visits(out / "landing", world, as_of)
-    entries += revise_delivery_file(
-        out / "landing", world, rng, dt.date(2023, 6, 30), dt.date(2023, 7, 31), NOT_CUMULATIVE
+    entries += _plant_catalogue(out / "landing")
+    return entries + _plant_activity(out / "landing", world, rng)
+
+
+def plant_services(root: Path, world: Any, rng: np.random.Generator) -> list[Entry]:
+    """The delivery and visit plants, once the landing directory holds deliveries and visits."""
+    return _plant_deliveries(root, world) + _plant_activity(root, world, rng)
+
+
+def _plant_activity(root: Path, world: Any, rng: np.random.Generator) -> list[Entry]:
+    return _plant_visits(root, world) + revise_delivery_file(
+        root, world, rng, dt.date(2023, 6, 30), dt.date(2023, 7, 31), NOT_CUMULATIVE
     )
-    return entries
 
 
 def _plant_membership(engine: sa.Engine, world: Any, as_of: dt.date) -> list[Entry]:
@@ -515,13 +532,35 @@ def _csv_line(df: pl.DataFrame) -> str:
     return df.write_csv(include_header=False, quote_style="necessary")
 
 
+def _plant_district(root: Path, preferred: str, day: dt.date, utf8: bool = False) -> str:
+    """``preferred`` when it has a delivery file on or after ``day``; in a shaped world where
+    it has none (one district, skewed), the district with the most files (UTF-8 ones only
+    with ``utf8``: the plant appends UTF-8 text)."""
+    try:
+        _next_file_day(root, preferred, day)
+        return preferred
+    except FileNotFoundError:
+        pass
+    found = [
+        (len(list(folder.glob("deliveries-????????.csv"))), folder.name)
+        for folder in (root / "deliveries").iterdir()
+        if folder.is_dir() and not (utf8 and folder.name in cal.GB18030_DISTRICTS)
+    ]
+    return min(found, key=lambda f: (-f[0], f[1]))[1]
+
+
+def _district_encoding(district: str) -> str:
+    return "gb18030" if district in cal.GB18030_DISTRICTS else "utf-8"
+
+
 def _plant_deliveries(root: Path, world: Any) -> list[Entry]:
     out: list[Entry] = []
-    day = _next_file_day(root, UTF8_DISTRICT, dt.date(2024, 9, 10))
-    target = delivery_path(root, UTF8_DISTRICT, day)
+    utf8_district = _plant_district(root, UTF8_DISTRICT, dt.date(2024, 9, 10), utf8=True)
+    day = _next_file_day(root, utf8_district, dt.date(2024, 9, 10))
+    target = delivery_path(root, utf8_district, day)
     rows = delivery_rows(
         world.deliveries.filter(
-            (pl.col("district_code") == UTF8_DISTRICT) & (pl.col("recorded_at").dt.date() == day)
+            (pl.col("district_code") == utf8_district) & (pl.col("recorded_at").dt.date() == day)
         )
     ).drop("file_date")
     base = rows.tail(1)
@@ -598,14 +637,15 @@ def _plant_deliveries(root: Path, world: Any) -> list[Entry]:
 
     # An identical resend of yesterday's row, in a GB18030 district's file.
     gb_day = dt.date(2024, 10, 9)
-    gb_rows = delivery_rows(world.deliveries.filter(pl.col("district_code") == GB_DISTRICT)).drop(
+    gb_district = _plant_district(root, GB_DISTRICT, gb_day)
+    gb_rows = delivery_rows(world.deliveries.filter(pl.col("district_code") == gb_district)).drop(
         "file_date"
     )
-    later_day = _next_file_day(root, GB_DISTRICT, gb_day)
+    later_day = _next_file_day(root, gb_district, gb_day)
     earlier = gb_rows.filter(pl.col("recorded_at").str.slice(0, 10) < later_day.isoformat()).tail(1)
-    later_path = delivery_path(root, GB_DISTRICT, later_day)
+    later_path = delivery_path(root, gb_district, later_day)
     with later_path.open("ab") as fh:
-        fh.write(_csv_line(earlier).encode("gb18030"))
+        fh.write(_csv_line(earlier).encode(_district_encoding(gb_district)))
     out.append(
         entry(
             "services",
@@ -618,12 +658,13 @@ def _plant_deliveries(root: Path, world: Any) -> list[Entry]:
     )
 
     # Schema drift: a district system added a column at the end.
-    drift_day = _next_file_day(root, UTF8_DISTRICT, dt.date(2024, 5, 20))
-    drift_path = delivery_path(root, UTF8_DISTRICT, drift_day)
+    drift_district = _plant_district(root, UTF8_DISTRICT, dt.date(2024, 5, 20), utf8=True)
+    drift_day = _next_file_day(root, drift_district, dt.date(2024, 5, 20))
+    drift_path = delivery_path(root, drift_district, drift_day)
     drift = pl.read_csv(drift_path, infer_schema=False).with_columns(
         operator_note=pl.lit("窗口录入")
     )
-    drift_path.write_bytes(encode_csv(drift, UTF8_DISTRICT))
+    drift_path.write_bytes(encode_csv(drift, drift_district))
     out.append(
         entry(
             "services",
@@ -636,7 +677,7 @@ def _plant_deliveries(root: Path, world: Any) -> list[Entry]:
         )
     )
 
-    part = root / "deliveries" / UTF8_DISTRICT / "deliveries-20250101.csv.part"
+    part = root / "deliveries" / utf8_district / "deliveries-20250101.csv.part"
     part.write_text(
         ",".join(DELIVERY_COLUMNS)
         + "\n"
@@ -665,13 +706,12 @@ def _next_file_day(root: Path, district: str, day: dt.date) -> dt.date:
     raise FileNotFoundError(f"no delivery file of {district} on or after {day}")
 
 
-def _plant_catalogue_and_visits(root: Path, world: Any, as_of: dt.date) -> list[Entry]:
-    out: list[Entry] = []
+def _plant_catalogue(root: Path) -> list[Entry]:
     latest = sorted((root / "programs").glob("programs-*.csv"))[-1]
     catalogue = pl.read_csv(latest, infer_schema=False)
     bad = catalogue.tail(1).with_columns(program_code=pl.lit("P900001"), category=pl.lit("FOOD"))
     latest.write_text(catalogue.vstack(bad).write_csv(), encoding="utf-8")
-    out.append(
+    return [
         entry(
             "services",
             "program",
@@ -681,8 +721,10 @@ def _plant_catalogue_and_visits(root: Path, world: Any, as_of: dt.date) -> list[
             column="category",
             file=str(latest.relative_to(root)),
         )
-    )
+    ]
 
+
+def _plant_visits(root: Path, world: Any) -> list[Entry]:
     month = dt.date(2024, 6, 1)
     path = root / "station_visits" / f"station-visits-{month:%Y%m}.xlsx"
     visits = world.station_visits.filter(pl.col("date").dt.truncate("1mo") == month).sort(
@@ -694,7 +736,7 @@ def _plant_catalogue_and_visits(root: Path, world: Any, as_of: dt.date) -> list[
     world.station_visits = world.station_visits.vstack(
         pl.DataFrame([rows[-1]], schema=world.station_visits.schema, orient="row")
     )
-    out.append(
+    return [
         entry(
             "services",
             "station_visit",
@@ -703,8 +745,7 @@ def _plant_catalogue_and_visits(root: Path, world: Any, as_of: dt.date) -> list[
             "S999999|2024-06-30",
             file=str(path.relative_to(root)),
         )
-    )
-    return out
+    ]
 
 
 # --- Changes that `advance` makes ------------------------------------------------------------

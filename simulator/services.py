@@ -4,6 +4,7 @@ deliveries (calibrated per KPI stratum) and daily station visits."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,19 +78,23 @@ def build_programs(seed: int, scale: float, unions: pl.DataFrame) -> pl.DataFram
     )  # fmt: skip
 
 
-def build_stations(seed: int, scale: float) -> pl.DataFrame:
+def build_stations(
+    seed: int, scale: float, weights: Mapping[str, float] | None = None
+) -> pl.DataFrame:
     rng = stream(seed, "stations")
     ref = load_reference()
-    n = max(len(cal.DISTRICT_WEIGHTS), cal.scaled(cal.STATIONS, scale))
-    district = _district_choice(rng, n)
-    district[: len(cal.DISTRICT_WEIGHTS)] = list(cal.DISTRICT_WEIGHTS)
+    weights = weights or cal.DISTRICT_WEIGHTS
+    covered = len(weights)  # every covered district has a station from the start
+    n = max(covered, cal.scaled(cal.STATIONS, scale))
+    district = _district_choice(rng, n, weights)
+    district[:covered] = list(weights)
     legacy = rng.random(n) < 0.7
     opened = np.where(
         legacy,
         uniform_dates(rng, dt.date(2015, 1, 1), dt.date(2019, 12, 31), n),
         uniform_dates(rng, dt.date(2020, 1, 1), cal.HORIZON_END, n),
     )
-    opened[: len(cal.DISTRICT_WEIGHTS)] = np.datetime64("2016-05-01")
+    opened[:covered] = np.datetime64("2016-05-01")
     closed = uniform_dates(
         rng,
         np.maximum(opened + 400 * DAY, d64(cal.HISTORY_START)),
@@ -99,7 +104,7 @@ def build_stations(seed: int, scale: float) -> pl.DataFrame:
     closed = np.where(
         (rng.random(n) < 0.05) & (closed <= d64(cal.HORIZON_END)), closed, np.datetime64("NaT", "D")
     )
-    closed[: len(cal.DISTRICT_WEIGHTS)] = np.datetime64("NaT", "D")
+    closed[:covered] = np.datetime64("NaT", "D")
     district_name = np.array([ref.districts[c] for c in district])
     street = np.char.add(
         _pick(rng, list("东西南北中新和平安永兴福"), n),
@@ -222,9 +227,10 @@ def build_deliveries(
     members: pl.DataFrame,
     programs: pl.DataFrame,
     stations: pl.DataFrame,
+    weights: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
     rng = stream(seed, "deliveries")
-    ref_unions = UnionsByDistrict(unions)
+    ref_unions = UnionsByDistrict(unions, weights)
     programs_pick = ProgramPicker(programs)
     legacy = members.filter(pl.col("legacy"))
     member_ids = legacy["member_id"].to_numpy()
@@ -257,7 +263,7 @@ def build_deliveries(
                 program[sel] = programs_pick.pick(rng, str(cat), delivered[sel])
             group = _pick(rng, list(stratum.groups), n, list(stratum.groups.values()))
             channel = _pick(rng, list(stratum.channels), n, list(stratum.channels.values()))
-            district = _district_choice(rng, n)
+            district = _district_choice(rng, n, weights)
             uidx = ref_unions.pick(rng, district)
             personal = (person_times == 1) & np.isin(group, ("MEMBER", "NEW_FORM_WORKER"))
             pool = nf_ids if stratum.groups.get("NEW_FORM_WORKER") and len(nf_ids) else member_ids
@@ -308,9 +314,13 @@ def build_deliveries(
     )
 
 
-def build_station_visits(seed: int, stations: pl.DataFrame) -> pl.DataFrame:
+def build_station_visits(
+    seed: int, stations: pl.DataFrame, weights: Mapping[str, float] | None = None
+) -> pl.DataFrame:
     rng = stream(seed, "station_visits")
-    federation_of = {code: f"U{i + 1:08d}" for i, code in enumerate(cal.DISTRICT_WEIGHTS)}
+    covered = list(weights or cal.DISTRICT_WEIGHTS)
+    # The district federations are the first unions, in district order (build_unions).
+    federation_of = {code: f"U{i + 1:08d}" for i, code in enumerate(covered)}
     start = np.maximum(stations["opened_on"].to_numpy(), d64(cal.HISTORY_START))
     end = stations["closed_on"].fill_null(cal.HORIZON_END).to_numpy()
     end = np.minimum(end, d64(cal.HORIZON_END))
@@ -330,8 +340,8 @@ def build_station_visits(seed: int, stations: pl.DataFrame) -> pl.DataFrame:
             "date": date[keep],
             "visits": visits[keep],
             "new_form_visits": new_form[keep],
-            "reporting_union_id": np.array([federation_of[d] for d in cal.DISTRICT_WEIGHTS])[
-                np.searchsorted(np.array(list(cal.DISTRICT_WEIGHTS)), district[keep])
+            "reporting_union_id": np.array([federation_of[d] for d in covered])[
+                np.searchsorted(np.array(covered), district[keep])
             ],
         }
     )

@@ -4,12 +4,14 @@ as Parquet beside the outputs so `advance` and the ground truth work from the sa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from simulator import calibration as cal
 from simulator.disputes import build_cases, build_hotline
 from simulator.membership import build_honors, build_members, build_unions
 from simulator.services import (
@@ -48,21 +50,34 @@ class World:
         return cls(**{f.name: pl.read_parquet(folder / f"{f.name}.parquet") for f in fields(cls)})
 
 
-def build_world(seed: int, scale: float, progress: Any = None) -> World:
+@dataclass(frozen=True)
+class Plan:
+    """Where the federation's activity happens and how many unions it has: the demo's city
+    by default; shapes (simulator/shapes.py) change it."""
+
+    # The districts the federation covers (sorted codes) and the share of activity in each.
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(cal.DISTRICT_WEIGHTS))
+    # Scale factor of the union count alone; None: the world's scale.
+    union_scale: float | None = None
+
+
+def build_world(seed: int, scale: float, progress: Any = None, plan: Plan | None = None) -> World:
     say = progress or (lambda _msg: None)
+    plan = plan or Plan()
+    weights = plan.weights
     say("membership: unions")
-    unions = build_unions(seed, scale)
+    unions = build_unions(seed, plan.union_scale or scale, weights)
     say("membership: members and events")
     members, events = build_members(seed, scale, unions)
     honors = build_honors(seed, scale, unions, members)
     say("disputes: cases and hotline requests")
-    cases, case_events = build_cases(seed, scale, unions, members)
-    hotline = build_hotline(seed, scale, unions, members, cases)
+    cases, case_events = build_cases(seed, scale, unions, members, weights)
+    hotline = build_hotline(seed, scale, unions, members, cases, weights)
     say("services: catalogue, stations, deliveries, visits")
     programs = build_programs(seed, scale, unions)
-    stations = build_stations(seed, scale)
-    deliveries = build_deliveries(seed, scale, unions, members, programs, stations)
-    visits = build_station_visits(seed, stations)
+    stations = build_stations(seed, scale, weights)
+    deliveries = build_deliveries(seed, scale, unions, members, programs, stations, weights)
+    visits = build_station_visits(seed, stations, weights)
     return World(
         unions, members, events, honors, cases, case_events, hotline, programs, stations,
         deliveries, visits,

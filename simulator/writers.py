@@ -285,13 +285,28 @@ def write_catalogues(root: Path, world, t0: dt.date | None, t1: dt.date) -> int:
         programs = world.programs.filter(pl.col("announced_on") <= day).drop("announced_on")
         (root / "programs").mkdir(parents=True, exist_ok=True)
         programs.write_csv(root / "programs" / f"programs-{day:%Y%m%d}.csv")
-        stations = world.stations.filter(pl.col("opened_on") <= day).with_columns(
+        stations = _stations_listed(world.stations, day).with_columns(
             closed_on=pl.when(pl.col("closed_on") <= day).then(pl.col("closed_on"))
         )
         (root / "stations").mkdir(parents=True, exist_ok=True)
         stations.write_csv(root / "stations" / f"stations-{day:%Y%m%d}.csv")
         written += 2
     return written
+
+
+def _stations_listed(stations: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """The stations a snapshot of ``day`` lists: open by then, and, where the world says when
+    a station was first entered in the list (``listed_on``, the late-keys shape), entered."""
+    listed = stations.filter(pl.col("opened_on") <= day)
+    if "listed_on" not in stations.columns:
+        return listed
+    entered = pl.col("listed_on").is_null() | (pl.col("listed_on") <= day)
+    return listed.filter(entered).drop("listed_on")
+
+
+def stations_as_of(stations: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """The station list the newest snapshot published by ``as_of`` holds."""
+    return _stations_listed(stations, dt.date(as_of.year, as_of.month, 1))
 
 
 def write_xlsx(path: Path, headers: tuple[str, ...], rows: Iterable[tuple]) -> None:
@@ -332,9 +347,23 @@ def write_station_visits(root: Path, visits: pl.DataFrame, t0: dt.date | None, t
     return written
 
 
-def write_landing(root: Path, world, t0: dt.date | None, t1: dt.date) -> dict[str, int]:
+def write_landing(
+    root: Path,
+    world,
+    t0: dt.date | None,
+    t1: dt.date,
+    activity: bool = True,
+    activity_from_start: bool = False,
+) -> dict[str, int]:
+    """The catalogue snapshots of (t0, t1] and, unless ``activity`` is off, the deliveries and
+    visit workbooks of (t0, t1], or of every day to t1 with ``activity_from_start``: the
+    empty-services shape holds the activity back on the first day and publishes it all with
+    the next."""
+    since = None if activity_from_start else t0
     return {
         "catalogue_files": write_catalogues(root, world, t0, t1),
-        "delivery_rows": write_deliveries(root, world.deliveries, t0, t1),
-        "visit_files": write_station_visits(root, world.station_visits, t0, t1),
+        "delivery_rows": write_deliveries(root, world.deliveries, since, t1) if activity else 0,
+        "visit_files": (
+            write_station_visits(root, world.station_visits, since, t1) if activity else 0
+        ),
     }
