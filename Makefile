@@ -74,6 +74,7 @@ example: setup
 	UNIONWH_WAREHOUSE_PATH=$(EXAMPLE_DIR)/warehouse.duckdb \
 	UNIONWH_SERVING_PATH=$(EXAMPLE_DIR)/serving.duckdb \
 	UNIONWH_PII_KEY=example-$$(date +%s%N) \
+	UNIONWH_SOURCES_AS_OF=$$($(VENV_PY) -m simulator as-of --out $(EXAMPLE_DIR)/sources) \
 		$(VENV)/bin/dagster asset materialize -m orchestration.definitions --select '*' > $(EXAMPLE_DIR)/dagster.log 2>&1
 	$(VENV_PY) -m serving compact --serving $(EXAMPLE_DIR)/serving.duckdb --to warehouse.duckdb.example
 	rm -rf $(EXAMPLE_DIR)
