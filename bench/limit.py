@@ -73,8 +73,6 @@ _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
-
-
 # --- SQL macros: the pipeline's PII and check-character rules -------------------------------
 
 
