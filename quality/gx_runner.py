@@ -146,6 +146,10 @@ class GxWorkspace:
             rows += len(frame)
             if not suite.row_level and len(frame) == 1:
                 observed = _jsonable(frame.iloc[0].to_dict())
+            if len(frame) < suite.min_rows(thresholds):
+                merged = self._not_judged(suite, thresholds)
+                observed = {"records": len(frame), "judged_from": suite.min_rows(thresholds)}
+                break
             result = validation.run(
                 batch_parameters={"dataframe": frame}, result_format=result_format
             )
@@ -166,6 +170,18 @@ class GxWorkspace:
             expectations=merged or [],
             observed=observed,
         )
+
+    @staticmethod
+    def _not_judged(suite: Suite, thresholds: Thresholds) -> list[ExpectationOutcome]:
+        """Passing outcomes for a batch too small to judge (``Suite.judged_from``)."""
+        return [
+            ExpectationOutcome(
+                expectation=e.expectation_type,
+                column=getattr(e, "column", None),
+                success=True,
+            )
+            for e in suite.expectations(thresholds)
+        ]
 
     @staticmethod
     def _outcome(result: Any, suite: Suite) -> ExpectationOutcome:

@@ -395,45 +395,15 @@ NEW_FORM_JOIN_SHARE = Suite(
 )
 
 
-def _outcome_mix_sql(t: Thresholds) -> str:
-    """KL divergence of the year's closed-case outcomes from the expected mix, KL(observed ||
-    expected) = sum p log(p / q); an outcome outside the mix diverges without bound. Null
-    (not judged) below distribution.min_records closed cases."""
+def _outcome_mix(t: Thresholds) -> Sequence[Expectation]:
     mix: dict[str, float] = t.get("distribution", "case_outcome_mix")
-    expected = ", ".join(f"('{outcome}', {weight})" for outcome, weight in mix.items())
-    minimum = int(t.get("distribution", "min_records"))
-    return f"""
-        with expected (outcome, weight) as (values {expected}),
-
-        closed as (
-            select closed_at, outcome
-            from raw.case_current
-            where not _is_deleted and closed_at is not null and outcome is not null
-        ),
-
-        year_closed as (
-            select outcome
-            from closed
-            where closed_at > (select max(closed_at) from closed) - interval 1 year
-        ),
-
-        observed as (
-            select outcome, count(*) / sum(count(*)) over () as share
-            from year_closed
-            group by outcome
+    return [
+        gxe().ExpectColumnKLDivergenceToBeLessThan(
+            column="outcome",
+            partition_object={"values": list(mix), "weights": list(mix.values())},
+            threshold=t.get("distribution", "case_outcome_max_kl"),
         )
-
-        select
-            (select count(*) from year_closed) as closed_cases,
-            case when (select count(*) from year_closed) >= {minimum} then
-                coalesce(
-                    sum(o.share * ln(o.share / (e.weight / (select sum(weight) from expected)))),
-                    0
-                ) + case when bool_or(e.outcome is null) then 'infinity'::double else 0 end
-            end as kl_divergence
-        from observed as o
-        left join expected as e on o.outcome = e.outcome
-    """
+    ]
 
 
 CASE_OUTCOME_MIX = Suite(
@@ -444,15 +414,22 @@ CASE_OUTCOME_MIX = Suite(
         "The outcomes of the year's closed cases stay close (KL divergence) to the expected "
         "mix (judged from distribution.min_records closed cases on)."
     ),
-    sql=_outcome_mix_sql,
-    expectations=lambda t: [
-        gxe().ExpectColumnValuesToBeBetween(
-            column="kl_divergence", max_value=t.get("distribution", "case_outcome_max_kl")
+    sql="""
+        with closed as (
+            select closed_at, outcome
+            from raw.case_current
+            where not _is_deleted and closed_at is not null and outcome is not null
         )
-    ],
+
+        select outcome
+        from closed
+        where closed_at > (select max(closed_at) from closed) - interval 1 year
+    """,
+    expectations=_outcome_mix,
     row_level=False,
+    judged_from=("distribution", "min_records"),
     findings={
-        "kl_divergence": (
+        "outcome": (
             "the outcomes of the year's closed cases diverge from the expected mix",
             "本年度结案结果构成偏离预期",
         )

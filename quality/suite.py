@@ -56,6 +56,9 @@ class Suite:
     # ``share``; shown where the numbers are read
     findings: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     nouns: tuple[str, str] = ("record", "records")
+    # a thresholds setting: the batch is judged only from that many rows on (a statistical
+    # expectation over a handful of records says nothing); below it the suite passes, noted
+    judged_from: tuple[str, str] | None = None
 
     @property
     def gx_name(self) -> str:
@@ -68,6 +71,9 @@ class Suite:
 
     def query(self, thresholds: Thresholds) -> str:
         return self.sql(thresholds) if callable(self.sql) else self.sql
+
+    def min_rows(self, thresholds: Thresholds) -> int:
+        return int(thresholds.get(*self.judged_from)) if self.judged_from else 0
 
     def effective_severity(self, thresholds: Thresholds) -> Severity:
         """The configured severity where the config may override it, else the default."""
