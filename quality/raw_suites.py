@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
 
-def _asset(entity: Entity) -> tuple[str, ...]:
+def raw_asset(entity: Entity) -> tuple[str, ...]:
+    """The raw asset a suite of ``entity`` checks: (raw, source, entity)."""
     return ("raw", entity.source, entity.name)
 
 
@@ -105,7 +106,7 @@ def volume_suite(entity: Entity) -> Suite:
     _, plural_en, plural_zh = NOUNS[entity.name]
     return Suite(
         name="load_volume",
-        asset=_asset(entity),
+        asset=raw_asset(entity),
         severity=Severity.ERROR,
         description=(
             "The latest load did not empty the entity and deleted at most the configured "
@@ -147,7 +148,7 @@ def freshness_suite(entity: Entity) -> Suite:
 
     return Suite(
         name="freshness",
-        asset=_asset(entity),
+        asset=raw_asset(entity),
         severity=Severity.WARN,
         description=(
             "The entity was loaded recently, and its newest record is close to the load time "
@@ -206,7 +207,7 @@ def _validity_suite(
     columns = ",\n".join(f"{sql} as {column}" for column, (sql, _, _) in checks.items())
     return Suite(
         name="validity",
-        asset=_asset(entity),
+        asset=raw_asset(entity),
         severity=Severity.WARN,
         description=description,
         sql=f"""
@@ -296,7 +297,7 @@ def _reference_suite(entity: Entity, name: str, column: str, target: Entity, rol
     role_en, role_zh = ROLES[role]
     return Suite(
         name=name,
-        asset=_asset(entity),
+        asset=raw_asset(entity),
         severity=Severity.WARN,
         description=(
             f"{entity.name} records whose {column} does not (yet) resolve to a live "
@@ -371,7 +372,7 @@ def _new_form_share_sql(t: Thresholds) -> str:
 
 NEW_FORM_JOIN_SHARE = Suite(
     name="new_form_join_share",
-    asset=_asset(ENTITIES["membership_event"]),
+    asset=raw_asset(ENTITIES["membership_event"]),
     severity=Severity.WARN,
     description=(
         "The share of new-form workers among the year's JOIN events stays in its band "
@@ -408,7 +409,7 @@ def _outcome_mix(t: Thresholds) -> Sequence[Expectation]:
 
 CASE_OUTCOME_MIX = Suite(
     name="outcome_mix",
-    asset=_asset(ENTITIES["case"]),
+    asset=raw_asset(ENTITIES["case"]),
     severity=Severity.WARN,
     description=(
         "The outcomes of the year's closed cases stay close (KL divergence) to the expected "

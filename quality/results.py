@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,10 @@ import duckdb
 
 from ingestion.contract import ENTITIES
 from ingestion.raw_store import connect
+from quality.mart_suites import mart_suites
 from quality.outcome import ExpectationOutcome, SuiteOutcome
 from quality.quarantine import QuarantineOutcome
-from quality.raw_suites import NOUNS, raw_suites
+from quality.raw_suites import NOUNS, raw_asset, raw_suites
 from quality.suite import Severity, Suite
 
 RESULTS_TABLE = "quality.check_results"
@@ -138,7 +139,7 @@ def quarantine_rows(
     failed = not outcome.passed
     return [
         CheckRow(
-            asset="/".join(("raw", entity.source, entity.name)),
+            asset="/".join(raw_asset(entity)),
             check_name=QUARANTINE_CHECK,
             measure="",
             severity=outcome.severity.value,
@@ -179,18 +180,13 @@ def record(warehouse: Path, rows: Sequence[CheckRow]) -> None:
 
 def defined_checks() -> list[tuple[str, str]]:
     """(asset path, check name) of every check the code defines now."""
-    from quality.mart_suites import mart_suites
-
     suites = [(s.asset_path, s.name) for s in [*raw_suites(), *mart_suites()]]
-    quarantine = [
-        ("/".join(("raw", e.source, e.name)), QUARANTINE_CHECK) for e in ENTITIES.values()
-    ]
-    return suites + quarantine
+    return suites + [("/".join(raw_asset(e)), QUARANTINE_CHECK) for e in ENTITIES.values()]
 
 
-def latest_sql(schema: str = "quality", checks: Iterable[tuple[str, str]] | None = None) -> str:
+def latest_sql(schema: str = "quality") -> str:
     """Each defined check's latest run, one row per measure, in the published columns."""
-    pairs = ", ".join(f"('{asset}', '{name}')" for asset, name in checks or defined_checks())
+    pairs = ", ".join(f"('{asset}', '{name}')" for asset, name in defined_checks())
     return f"""
         with defined (asset, check_name) as (values {pairs}),
 
@@ -213,11 +209,8 @@ def _has_results(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> 
     where = "table_schema = 'quality' and table_name = 'check_results'"
     if catalog:
         where += f" and table_catalog = '{catalog}'"
-    return bool(
-        con.execute(f"select count(*) from information_schema.tables where {where}").fetchall()[0][
-            0
-        ]
-    )
+    found = con.execute(f"select count(*) from information_schema.tables where {where}")
+    return bool(found.fetchall()[0][0])
 
 
 def published_select(con: duckdb.DuckDBPyConnection, catalog: str) -> str:
