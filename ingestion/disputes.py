@@ -87,6 +87,7 @@ def _batch(
         watermark=max(latest) if latest else None,
         report=report,
         skip_unchanged=True,
+        reconciled={"duplicate_key": checked.duplicates},
     )
 
 

@@ -195,6 +195,7 @@ def extract(
         deleted_keys=deleted,
         watermark=watermark,
         report=report,
+        reconciled={"duplicate_key": duplicates},
     )
 
 

@@ -139,6 +139,9 @@ class EntityBatch:
     ``_source_line``, ``rule``, ``column_name``, ``value`` and any other (content) columns,
     which only feed a keyed digest and are never written.
     ``skip_unchanged``: drop rows identical to the current version (re-extracted overlap).
+    ``reconciled``: rows read that the loader resolved without keeping them, by reason (a
+    duplicate superseded by a later version of its key in this load, a withdrawn revision's
+    rows): with them, every row read is accounted for (``EntityResult.unaccounted``).
     """
 
     entity: Entity
@@ -150,11 +153,17 @@ class EntityBatch:
     watermark: dt.datetime | None = None
     report: dict[str, Any] = field(default_factory=dict)
     skip_unchanged: bool = True
+    reconciled: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class EntityResult:
-    """What a committed load did to one entity; becomes Dagster asset metadata."""
+    """What a committed load did to one entity; becomes Dagster asset metadata.
+
+    Every row read is counted once: new (the first row of a key not live before), updated
+    (another version of a key), unchanged (identical to the live version), quarantined
+    (rejected, first seen), or reconciled (resolved without a version of its own: see
+    ``reconciled_by_reason``)."""
 
     entity: str
     load_id: str
@@ -170,6 +179,20 @@ class EntityResult:
     report: dict[str, Any]
     quarantined_by_rule: dict[str, int]
     flagged_by_rule: dict[str, int]
+    rows_reconciled: int = 0
+    reconciled_by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unaccounted(self) -> int:
+        """Rows read less new, updated, unchanged, quarantined and reconciled: 0 when the
+        load balances."""
+        return self.rows_read - (
+            self.rows_new
+            + self.rows_updated
+            + self.rows_unchanged
+            + self.rows_quarantined
+            + self.rows_reconciled
+        )
 
 
 class RawStore:
@@ -201,10 +224,13 @@ class RawStore:
                     watermark timestamp,
                     data_file varchar, quarantine_file varchar, deletions_file varchar,
                     report json,
+                    rows_reconciled bigint,
                     primary key (load_id, entity)
                 )
                 """
             )
+            # Warehouses from before the balance was recorded: their loads stay unjudged.
+            con.execute("alter table meta.loads add column if not exists rows_reconciled bigint")
             con.execute(
                 """
                 create table if not exists meta.files (
@@ -323,7 +349,9 @@ class RawStore:
         joined = rows.join(
             current.rename({"_row_hash": "_current_hash"}), on="_record_key", how="left"
         )
-        is_new = pl.col("_current_hash").is_null()
+        # A key new to the entity is new once: its later rows in this load (a revision, a
+        # resend) are further versions of it.
+        is_new = pl.col("_current_hash").is_null() & pl.col("_record_key").is_first_distinct()
         unchanged = pl.col("_current_hash") == pl.col("_row_hash")
         counts = joined.select(new=is_new.sum(), unchanged=unchanged.fill_null(False).sum()).row(
             0, named=True
@@ -336,6 +364,9 @@ class RawStore:
         n_updated = batch.rows.height - n_new - n_unchanged
 
         quarantine = self._quarantine_rows(source, entity, batch.rejected, key)
+        reconciled = {reason: n for reason, n in batch.reconciled.items() if n}
+        if batch.rejected.height > quarantine.height:
+            reconciled["quarantined_before"] = batch.rejected.height - quarantine.height
         deletions = pl.DataFrame(
             {"source": source, "entity": entity.name, "record_key": batch.deleted_keys},
             schema=DELETION_SCHEMA,
@@ -368,7 +399,15 @@ class RawStore:
             report=batch.report,
             quarantined_by_rule=_count_by(quarantine, "rule"),
             flagged_by_rule=_count_by(flags, "flag"),
+            rows_reconciled=sum(reconciled.values()),
+            reconciled_by_reason=reconciled,
         )
+        if result.unaccounted:
+            # Committed all the same, so nothing read is lost; load_balance blocks publication.
+            logger.error(
+                "%s.%s does not balance: %d rows read, %d of them not accounted for",
+                source, entity.name, result.rows_read, result.unaccounted,
+            )  # fmt: skip
         return RawStore._Plan(batch, result, data_file, quarantine_file, deletions_file)
 
     def _quarantine_rows(
@@ -422,14 +461,20 @@ class RawStore:
         plan: RawStore._Plan,
     ) -> None:
         r = plan.result
+        report = {**r.report, "reconciled": r.reconciled_by_reason}
         con.execute(
-            "insert into meta.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into meta.loads by name select ? as load_id, ? as source, ? as entity, "
+            "? as loaded_at, ? as load_date, ? as rows_read, ? as rows_new, "
+            "? as rows_updated, ? as rows_unchanged, ? as rows_deleted, "
+            "? as rows_quarantined, ? as rows_flagged, ? as rows_reconciled, "
+            "? as watermark, ? as data_file, ? as quarantine_file, ? as deletions_file, "
+            "? as report",
             [
                 load_id, source, r.entity, loaded_at, loaded_at.date(),
                 r.rows_read, r.rows_new, r.rows_updated, r.rows_unchanged, r.rows_deleted,
-                r.rows_quarantined, r.rows_flagged, r.watermark,
+                r.rows_quarantined, r.rows_flagged, r.rows_reconciled, r.watermark,
                 plan.data_file, plan.quarantine_file, plan.deletions_file,
-                json.dumps(r.report, default=str, ensure_ascii=False),
+                json.dumps(report, default=str, ensure_ascii=False),
             ],
         )  # fmt: skip
         if plan.batch.files:

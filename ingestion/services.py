@@ -279,6 +279,7 @@ def extract_snapshot(
         files=[(f.path, f.size) for f in new],
         report=report,
         skip_unchanged=False,
+        reconciled={"duplicate_key": duplicates},
     )
 
 
@@ -317,6 +318,7 @@ def extract_deliveries(landing: Landing, store: RawStore, load_date: dt.date) ->
         watermark=max_cursor(reconciled.rows, "recorded_at", previous),
         report=report,
         skip_unchanged=False,
+        reconciled={"withdrawn_revision": reconciled.withdrawn_rows},
     )
 
 

@@ -42,6 +42,8 @@ class Reconciled:
     rows: pl.DataFrame
     deleted_keys: list[str] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
+    # rows of this load's files that a newer revision without rows withdrew before storing
+    withdrawn_rows: int = 0
 
 
 def _content(rows: pl.DataFrame) -> list[str]:
@@ -153,8 +155,11 @@ def reconcile(
         .item()
         == 0
     )
+    withdrawn_rows = 0
     if emptied:
-        rows = rows.filter(~pl.col("_file_group").is_in(emptied))
+        kept = rows.filter(~pl.col("_file_group").is_in(emptied))
+        withdrawn_rows = rows.height - kept.height
+        rows = kept
 
     top_before = pl.DataFrame(
         {"_file_group": list(known), "_top": [max(r) for r in known.values()]},
@@ -177,7 +182,9 @@ def reconcile(
         report["stale_revisions"] = stale
     if emptied:
         report["revisions_without_rows"] = emptied
-    return Reconciled(rows=rows, deleted_keys=deleted, report=report)
+    return Reconciled(
+        rows=rows, deleted_keys=deleted, report=report, withdrawn_rows=withdrawn_rows
+    )
 
 
 def _withdrawn_by_empty_revision(

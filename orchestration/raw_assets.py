@@ -79,7 +79,8 @@ def materializations(
         context.log.info(
             f"{entity.source}.{entity.name}: read {r.rows_read}, new {r.rows_new}, "
             f"updated {r.rows_updated}, unchanged {r.rows_unchanged}, deleted {r.rows_deleted}, "
-            f"quarantined {r.rows_quarantined}, flagged {r.rows_flagged}"
+            f"quarantined {r.rows_quarantined}, reconciled {r.rows_reconciled}, "
+            f"flagged {r.rows_flagged}"
         )
         yield dg.MaterializeResult(
             asset_key=raw_asset_key(entity),
@@ -92,6 +93,9 @@ def materializations(
                 "rows_deleted": r.rows_deleted,
                 "rows_quarantined": r.rows_quarantined,
                 "rows_flagged": r.rows_flagged,
+                "rows_reconciled": r.rows_reconciled,
+                "rows_unaccounted": r.unaccounted,
+                "reconciled_by_reason": dg.MetadataValue.json(r.reconciled_by_reason),
                 "files_processed": r.files,
                 "watermark": r.watermark.isoformat(sep=" ") if r.watermark else "",
                 "quarantined_by_rule": dg.MetadataValue.json(r.quarantined_by_rule),

@@ -129,6 +129,53 @@ def volume_suite(entity: Entity) -> Suite:
     )
 
 
+def _balance_sql(entity: Entity) -> str:
+    """The entity's latest load, with what it read and where every row went. A load
+    recorded before the balance was kept (no ``rows_reconciled``) is not judged."""
+    return f"""
+        select
+            load_id,
+            rows_read,
+            rows_new + rows_updated + rows_unchanged as rows_loaded,
+            rows_quarantined,
+            rows_reconciled,
+            rows_read - (rows_new + rows_updated + rows_unchanged + rows_quarantined
+                + rows_reconciled) as rows_unaccounted,
+            rows_read = rows_new + rows_updated + rows_unchanged + rows_quarantined
+                + rows_reconciled as balanced
+        from meta.loads
+        where source = '{entity.source}' and entity = '{entity.name}'
+        order by loaded_at desc, load_id desc
+        limit 1
+    """
+
+
+def balance_suite(entity: Entity) -> Suite:
+    _, plural_en, plural_zh = NOUNS[entity.name]
+    return Suite(
+        name="load_balance",
+        asset=raw_asset(entity),
+        severity=Severity.ERROR,
+        description=(
+            "The latest load accounted for every row it read: read = loaded (new, updated, "
+            "unchanged) + quarantined + reconciled (a duplicate superseded in the same load, "
+            "a record quarantined before, a withdrawn revision). A row a loader drops "
+            "silently would be missing from every figure."
+        ),
+        sql=_balance_sql(entity),
+        expectations=lambda _: [_all_true("balanced")],
+        key_columns=("load_id",),
+        row_level=False,
+        findings={
+            "balanced": (
+                f"the latest load of {plural_en} lost rows: read is not loaded + "
+                "quarantined + reconciled",
+                f"最近一次加载的{plural_zh[1:]}读取行数不等于入库、隔离与核对行数之和",
+            )
+        },
+    )
+
+
 def freshness_suite(entity: Entity) -> Suite:
     _, plural_en, plural_zh = NOUNS[entity.name]
 
@@ -439,9 +486,12 @@ CASE_OUTCOME_MIX = Suite(
 
 
 def raw_suites() -> list[Suite]:
-    """Every raw-layer suite: volume and freshness for each entity, then the specific ones."""
+    """Every raw-layer suite: volume, balance and freshness for each entity, then the
+    specific ones."""
     generic = [
-        make(entity) for entity in ENTITIES.values() for make in (volume_suite, freshness_suite)
+        make(entity)
+        for entity in ENTITIES.values()
+        for make in (volume_suite, balance_suite, freshness_suite)
     ]
     return generic + [
         MEMBER_VALIDITY,

@@ -262,6 +262,8 @@ def run_scenario(sc: Scenario, load: Loader, values: dict[str, str]) -> dict[str
             rules = Counter(r[2] for r in sc.quarantine(entity).elements())
             assert results[entity].quarantined_by_rule == dict(rules), entity
             assert results[entity].rows_read == sc.read[entity], entity
+            # every row read is loaded, quarantined or reconciled (load_balance)
+            assert results[entity].unaccounted == 0, (entity, results[entity])
             for rule, n in rules.items():
                 FIGURES[(sc.kind, f"quarantined {rule}")] += n
             FIGURES[(sc.kind, "records kept")] += len(expected)

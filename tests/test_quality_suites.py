@@ -36,6 +36,7 @@ from quality.raw_suites import (
     MEMBER_VALIDITY,
     NEW_FORM_JOIN_SHARE,
     UNION_VALIDITY,
+    balance_suite,
     freshness_suite,
     raw_suites,
     volume_suite,
@@ -264,6 +265,18 @@ PLANTS: list[tuple[Suite, list[str], dict[str, int | None]]] = [
         {"emptied": 1, "mass_deleted": 1},
     ),
     (
+        balance_suite(ENTITIES["delivery"]),
+        # a load that read 100 rows and accounted for 99 of them
+        [
+            "insert into meta.loads by name select 'plant-delivery' as load_id, "
+            "'services' as source, 'delivery' as entity, "
+            f"{LATER} as loaded_at, current_date as load_date, "
+            "100 as rows_read, 90 as rows_new, 3 as rows_updated, 0 as rows_unchanged, "
+            "0 as rows_deleted, 2 as rows_quarantined, 0 as rows_flagged, 4 as rows_reconciled"
+        ],
+        {"balanced": 1},
+    ),
+    (
         RECONCILIATION["fct_service_deliveries"],
         [
             # two deliveries lost on the way to the fact, one counted twice
@@ -332,6 +345,20 @@ def test_suite_fails_on_planted_data(
     }
     found = unexpected(outcome)
     assert {label: found[label] for label in expected} == expected
+
+
+def test_a_load_recorded_before_the_balance_was_kept_is_not_judged(quality_copy: Path) -> None:
+    plant(
+        quality_copy,
+        "insert into meta.loads by name select 'old-delivery' as load_id, "
+        "'services' as source, 'delivery' as entity, "
+        f"{LATER} as loaded_at, current_date as load_date, "
+        "100 as rows_read, 90 as rows_new, 0 as rows_updated, 0 as rows_unchanged, "
+        "0 as rows_deleted, 0 as rows_quarantined, 0 as rows_flagged",
+    )
+    outcome = run(quality_copy, balance_suite(ENTITIES["delivery"]))
+    assert outcome.passed
+    assert unexpected(outcome) == {"balanced": 0}
 
 
 def test_planted_examples_name_the_damaged_keys(quality_copy: Path) -> None:

@@ -58,8 +58,10 @@ def no_rejects() -> pl.DataFrame:
 
 def commit(store: RawStore, rows: pl.DataFrame, at: dt.datetime, **kw: object) -> object:
     store.ensure()
-    batch = EntityBatch(entity=HONOR, rows=rows, rejected=kw.pop("rejected", no_rejects()),
-                        rows_read=rows.height, **kw)  # type: ignore[arg-type]  # fmt: skip
+    rejected = kw.pop("rejected", no_rejects())
+    read = kw.pop("rows_read", rows.height + rejected.height)  # type: ignore[call-overload]
+    batch = EntityBatch(entity=HONOR, rows=rows, rejected=rejected,  # type: ignore[arg-type]
+                        rows_read=read, **kw)  # type: ignore[arg-type]  # fmt: skip
     (result,) = store.commit("membership", store.new_load_id("membership", at), at, [batch], KEY)
     return result
 
@@ -125,9 +127,37 @@ def test_the_same_rejected_record_is_quarantined_once(tmp_path: Path) -> None:
     first = commit(store, honors(), T0, rejected=rejected)
     second = commit(store, honors(), T0 + dt.timedelta(hours=1), rejected=rejected)
     assert (first.rows_quarantined, second.rows_quarantined) == (1, 0)
+    assert second.reconciled_by_reason == {"quarantined_before": 1}
+    assert (first.unaccounted, second.unaccounted) == (0, 0)
     assert store.query("select record_key, rule, value from quarantine.records").rows() == [
         ("A9", "unknown_code", "GALACTIC")
     ]
+
+
+def test_every_row_read_is_accounted_for_once(tmp_path: Path) -> None:
+    store = RawStore(tmp_path / "w.duckdb")
+    commit(store, honors(("A1", "DISTRICT", T0, 1)), T0)
+    later = T0 + dt.timedelta(hours=1)
+    # Read 6: A1 again unchanged, two versions of the new key A2 (new once, then updated),
+    # A3 new, and two rows the loader superseded before handing the batch over.
+    rows = honors(
+        ("A1", "DISTRICT", T0, 1),
+        ("A2", "DISTRICT", later, 2),
+        ("A2", "NATIONAL", later, 3),
+        ("A3", "DISTRICT", later, 4),
+    )
+    second = commit(store, rows, later, rows_read=6, reconciled={"duplicate_key": 2})
+    assert (second.rows_new, second.rows_updated, second.rows_unchanged) == (2, 1, 1)
+    assert (second.rows_reconciled, second.reconciled_by_reason) == (2, {"duplicate_key": 2})
+    assert second.unaccounted == 0
+    # A loader that loses a row is committed all the same and recorded as unbalanced.
+    third = commit(store, honors(("A4", "DISTRICT", later, 1)), later + dt.timedelta(hours=1),
+                   rows_read=3)  # fmt: skip
+    assert third.unaccounted == 2
+    assert store.query(
+        "select rows_read, rows_new, rows_reconciled, report->>'$.reconciled' from meta.loads "
+        "order by loaded_at"
+    ).rows() == [(1, 1, 0, "{}"), (6, 2, 2, '{"duplicate_key":2}'), (3, 1, 0, "{}")]
 
 
 def test_a_writer_waits_for_the_lock_instead_of_failing(tmp_path: Path) -> None:
