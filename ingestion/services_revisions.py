@@ -182,9 +182,7 @@ def reconcile(
         report["stale_revisions"] = stale
     if emptied:
         report["revisions_without_rows"] = emptied
-    return Reconciled(
-        rows=rows, deleted_keys=deleted, report=report, withdrawn_rows=withdrawn_rows
-    )
+    return Reconciled(rows=rows, deleted_keys=deleted, report=report, withdrawn_rows=withdrawn_rows)
 
 
 def _withdrawn_by_empty_revision(
