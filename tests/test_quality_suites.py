@@ -95,7 +95,7 @@ def test_clean_demo_passes_every_error_suite_and_writes_data_docs(quality_copy: 
     # catalogue, stations and visits have no cursor and only their load age is judged.
     stale = {(e.name, "freshness", "WARN") for e in ENTITIES.values() if e.cursor is not None}
     assert failed == stale | {(entity, check, "WARN") for entity, check in FLAGGED_ON_DEMO}
-    assert len(outcomes) == len(raw_suites()) + len(mart_suites()) == 43
+    assert len(outcomes) == len(raw_suites()) + len(mart_suites()) == 53
     index = docs_index(quality_copy)
     assert index.is_file()
     assert "raw.membership.member.validity" in index.read_text(encoding="utf-8")
