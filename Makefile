@@ -9,8 +9,8 @@ EDITABLE_STAMP := $(VENV)/.union-warehouse-editable
 # A project-local Dagster instance: run history, schedules and sensor cursors persist here.
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup setup-dev browser dagster-home run rebuild-from-raw rebuild-from-sources ui docs example \
-	test lint lock clean
+.PHONY: setup setup-dev browser dagster-home run rebuild-from-raw rebuild-from-sources ui docs sql \
+	example test lint lock clean
 
 ## setup: create .venv if missing and sync it with requirements.lock, what the pipeline needs at
 ## run time (fast when up to date)
@@ -93,6 +93,11 @@ ui: setup dagster-home
 ## http://127.0.0.1:8080 (never opens the warehouse; before any run it says what to do)
 docs: setup
 	$(VENV_PY) -m serving docs --host 127.0.0.1 --port 8080
+
+## sql: a read-only SQL prompt on the warehouse (python -m serving sql; README "The warehouse
+## from a shell"); FILE=data/serving.duckdb opens another DuckDB file
+sql: setup
+	$(VENV_PY) -m serving sql $(if $(FILE),--warehouse $(FILE))
 
 ## test: lint Python and SQL, then run the test suite
 test: setup-dev browser
