@@ -147,6 +147,10 @@ def _batch(path: Path, sql: str, *, write: bool, wait: float, max_rows: int) -> 
     except duckdb.Error as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    except RuntimeError as exc:  # DuckDB's answer to Ctrl-C during a query
+        if "interrupted" not in str(exc).lower():
+            raise
+        raise KeyboardInterrupt from exc
     finally:
         sys.stdout.flush()
     return 0
@@ -199,7 +203,10 @@ def _interactive(path: Path, *, write: bool, wait: float, max_rows: int) -> int:
         buffer.append(line)
         if command.endswith(";"):
             sql, buffer = "\n".join(buffer), []
-            _batch(path, sql, write=write, wait=wait, max_rows=max_rows)
+            try:
+                _batch(path, sql, write=write, wait=wait, max_rows=max_rows)
+            except KeyboardInterrupt:
+                print("\ninterrupted", file=sys.stderr)
 
 
 def main(
@@ -220,4 +227,8 @@ def main(
         command = sys.stdin.read()
     if command is None:
         return _interactive(path, write=write, wait=wait, max_rows=max_rows)
-    return _batch(path, command, write=write, wait=wait, max_rows=max_rows)
+    try:
+        return _batch(path, command, write=write, wait=wait, max_rows=max_rows)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
