@@ -9,10 +9,11 @@ EDITABLE_STAMP := $(VENV)/.union-warehouse-editable
 # A project-local Dagster instance: run history, schedules and sensor cursors persist here.
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup browser dagster-home run rebuild-from-raw rebuild-from-sources ui docs example test lint \
-	lock clean
+.PHONY: setup setup-dev browser dagster-home run rebuild-from-raw rebuild-from-sources ui docs sql \
+	example test lint lock clean
 
-## setup: create .venv if missing and sync it with requirements.lock (fast when up to date)
+## setup: create .venv if missing and sync it with requirements.lock, what the pipeline needs at
+## run time (fast when up to date)
 setup:
 	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
 	@[ "$$($(UV) --version 2>/dev/null | cut -d' ' -f2)" = "$(UV_VERSION)" ] \
@@ -21,6 +22,10 @@ setup:
 	@# uv rebuilds a local editable on every call (~1 s); redo it only when pyproject changes.
 	@[ $(EDITABLE_STAMP) -nt pyproject.toml ] \
 		|| { $(UV) pip install --quiet --python $(VENV_PY) -e . --no-deps && touch $(EDITABLE_STAMP); }
+
+## setup-dev: setup, plus the test and lint tools (the `dev` extra) pinned in requirements-dev.lock
+setup-dev: setup
+	@$(UV) pip install --quiet --python $(VENV_PY) -r requirements-dev.lock
 
 ## browser: Debian's Chromium and a CJK font for the dashboard render test, when missing and
 ## installable (root with apt); elsewhere that test skips and says why
@@ -89,20 +94,29 @@ ui: setup dagster-home
 docs: setup
 	$(VENV_PY) -m serving docs --host 127.0.0.1 --port 8080
 
+## sql: a read-only SQL prompt on the warehouse (python -m serving sql; README "The warehouse
+## from a shell"); FILE=data/serving.duckdb opens another DuckDB file
+sql: setup
+	$(VENV_PY) -m serving sql $(if $(FILE),--warehouse $(FILE))
+
 ## test: lint Python and SQL, then run the test suite
-test: setup browser
+test: setup-dev browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint dbt_project --processes 2
 	$(VENV_PY) -m pytest -q
 
 ## lint: Python (ruff) and SQL (sqlfluff) linters
-lint: setup
+lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint dbt_project --processes 2
 
-## lock: re-resolve requirements.lock from pyproject.toml
+## lock: re-resolve requirements.lock (the runtime dependencies) and requirements-dev.lock (the
+## same pins plus the `dev` extra) from pyproject.toml; uv keeps the versions already locked
+## unless pyproject asks for others
 lock: setup
 	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml -o requirements.lock
+	$(UV) pip compile --quiet --python-version 3.11 --extra dev pyproject.toml \
+		-c requirements.lock -o requirements-dev.lock
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

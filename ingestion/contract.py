@@ -1,4 +1,5 @@
-"""The source contract as data: every entity's columns, their kinds, and the code lists.
+"""The source contract (``docs/contracts/SOURCES.md``) as data: every entity's columns, their
+kinds, and the code lists.
 
 Validation (``ingestion.validation``) is driven entirely by these specs, so a rule added to
 the contract is a line here, not code in three loaders. Code lists come from the project's

@@ -5,6 +5,7 @@ python -m serving rollback [--to VERSION]
 python -m serving districts [--district 110105 ...] [--out data/districts]
 python -m serving publish            # what the serving/warehouse asset does
 python -m serving docs [--port 8080]  # serve the dbt docs the last run published
+python -m serving sql [--warehouse FILE] [-c SQL]  # SQL on the warehouse (or any DuckDB file)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import os
 from pathlib import Path
 
+from serving import sql_shell
 from serving.dashboard import write_dashboard
 from serving.dbt_docs import docs_dir, serve_docs
 from serving.districts import publish_districts
@@ -69,7 +71,34 @@ def main(argv: list[str] | None = None) -> int:
     )
     docs.add_argument("--host", default="127.0.0.1")
     docs.add_argument("--port", type=int, default=8080)
+    sql = sub.add_parser(
+        "sql",
+        parents=[warehouse],
+        help="SQL on the warehouse, read-only: -c SQL, SQL on stdin, or an interactive prompt",
+        description="A SQL shell on the pipeline's DuckDB: opens the warehouse (which the "
+        "DuckDB CLI in .venv cannot), the serving file or any DuckDB file (--warehouse FILE).",
+    )
+    sql.add_argument("-c", dest="sql", metavar="SQL", help="run these statements and exit")
+    sql.add_argument("--write", action="store_true", help="open read-write (default: read-only)")
+    sql.add_argument(
+        "--wait",
+        type=float,
+        default=sql_shell.DEFAULT_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="how long to wait for a writer's lock (default: %(default)g)",
+    )
+    sql.add_argument(
+        "--max-rows",
+        type=int,
+        default=sql_shell.DEFAULT_MAX_ROWS,
+        help="rows printed per result, 0 for all (default: %(default)d)",
+    )
     args = parser.parse_args(argv)
+
+    if args.command == "sql":
+        return sql_shell.main(
+            args.warehouse, args.sql, write=args.write, wait=args.wait, max_rows=args.max_rows
+        )
 
     if args.command == "docs":
         try:
