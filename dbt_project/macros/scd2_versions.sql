@@ -9,8 +9,10 @@
     views do). Renders a select (use it as a CTE body) of every column of `versions` plus
     rank_at_updated_at (always 1), version_number, next_updated_at, deleted_at, is_deleted,
     valid_from, valid_to, is_current.
-    `versions` is the history relation or CTE, `current` the current-view relation or CTE
-    (with _is_deleted, _deleted_at), `key` the natural key column.
+    `versions` is the staged history relation or CTE (every committed version, with
+    updated_at, load_id, source_file, source_line: stg_<source>__<entity>_versions),
+    `current` the staged current view with its tombstones (is_deleted, deleted_at:
+    base_<source>__<entity>s), `key` the natural key column.
 -#}
 {% macro scd2_versions(versions, current, key) -%}
     select
@@ -42,7 +44,7 @@
                 *,
                 row_number() over (
                     partition by {{ key }}, updated_at
-                    order by _load_id desc, _source_file desc nulls last, _source_line desc nulls last
+                    order by load_id desc, source_file desc nulls last, source_line desc nulls last
                 ) as rank_at_updated_at
             from {{ versions }}
         ) as ranked_versions
@@ -51,9 +53,9 @@
     left join (
         select
             {{ key }},
-            _deleted_at as deleted_at
+            deleted_at
         from {{ current }}
-        where _is_deleted
+        where is_deleted
     ) as deletions
         on sequenced.{{ key }} = deletions.{{ key }}
 {%- endmacro %}

@@ -1,50 +1,69 @@
 -- Every reporting period the KPIs are laid out on (KPIS.md: "every period from the first
 -- record to the last load"): years, quarters and months from the earliest date any KPI reads
--- to the latest record date loaded (the data's as-of date).
+-- to the latest record date loaded (the data's as-of date). Staging has dropped the records
+-- deleted at the source.
 
 with
 
+unions as (
+    select * from {{ ref('stg_membership__unions') }}
+),
+
+membership_events as (
+    select * from {{ ref('stg_membership__membership_events') }}
+),
+
+honors as (
+    select * from {{ ref('stg_membership__honors') }}
+),
+
+cases as (
+    select * from {{ ref('stg_disputes__cases') }}
+),
+
+hotline_requests as (
+    select * from {{ ref('stg_disputes__hotline_requests') }}
+),
+
+deliveries as (
+    select * from {{ ref('stg_services__deliveries') }}
+),
+
 union_dates as (
     select founded_on as record_date
-    from {{ source('membership', 'union_org') }}
-    where not _is_deleted
+    from unions
 ),
 
 event_dates as (
     select event_date as record_date
-    from {{ source('membership', 'membership_event') }}
-    where not _is_deleted
+    from membership_events
 ),
 
 case_dates as (
-    select cast(received_at as date) as record_date
-    from {{ source('disputes', 'case') }}
-    where not _is_deleted
+    select received_on as record_date
+    from cases
 ),
 
 case_closing_dates as (
     -- A case closes after it is received; its recovered amount counts in the closing period.
-    select cast(closed_at as date) as record_date
-    from {{ source('disputes', 'case') }}
-    where not _is_deleted and closed_at is not null
+    select closed_on as record_date
+    from cases
+    where closed_on is not null
 ),
 
 hotline_dates as (
-    select cast(received_at as date) as record_date
-    from {{ source('disputes', 'hotline_request') }}
-    where not _is_deleted
+    select received_on as record_date
+    from hotline_requests
 ),
 
 delivery_dates as (
     select delivered_on as record_date
-    from {{ source('services', 'delivery') }}
-    where not _is_deleted
+    from deliveries
 ),
 
 honor_dates as (
     select awarded_on as record_date
-    from {{ source('membership', 'honor') }}
-    where not _is_deleted
+    from honors
 ),
 
 all_dates as (

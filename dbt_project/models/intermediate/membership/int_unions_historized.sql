@@ -1,29 +1,22 @@
 -- Grain: one row per union version (SCD type 2) from every committed version of union_org.
 -- A version is valid on [valid_from, valid_to): valid_from is the source's updated_at (the
 -- first version reaches back to 1900-01-01, so the union is known as of any earlier date),
--- valid_to the next version's updated_at, the load that noticed a hard delete (_deleted_at)
+-- valid_to the next version's updated_at, the load that noticed a hard delete (deleted_at)
 -- for the last version of a deleted union, or 9999-12-31 while current. Versions with equal
 -- updated_at collapse to the one committed last, as in raw.union_org_current.
 
 with
 
 union_versions as (
-    select * from {{ source('membership', 'union_org_history') }}
+    select * from {{ ref('stg_membership__union_versions') }}
 ),
 
-current_unions as (
-    select * from {{ source('membership', 'union_org') }}
+unions as (
+    select * from {{ ref('base_membership__unions') }}
 ),
 
 versioned as (
-    {{ scd2_versions('union_versions', 'current_unions', 'union_id') }}
-),
-
-derived as (
-    select
-        *,
-        not {{ list_contains_value('_quality_flags', "'invalid_uscc_check'") }} as has_valid_uscc
-    from versioned
+    {{ scd2_versions('union_versions', 'unions', 'union_id') }}
 ),
 
 final as (
@@ -47,12 +40,12 @@ final as (
         parent_union_id,
         founded_on,
         headcount,
-        status as union_status,
+        union_status,
         dissolved_on,
         created_at,
         updated_at,
-        _load_id as load_id
-    from derived
+        load_id
+    from versioned
 )
 
 select * from final

@@ -13,16 +13,16 @@ unions as (
     select * from {{ ref('stg_membership__unions') }}
 ),
 
-dim_member as (
-    select * from {{ ref('dim_member') }}
+member_versions as (
+    {{ known_rows('dim_member') }}
 ),
 
-dim_union as (
-    select * from {{ ref('dim_union') }}
+union_versions as (
+    {{ known_rows('dim_union') }}
 ),
 
-dim_district as (
-    select * from {{ ref('dim_district') }}
+known_districts as (
+    {{ known_rows('dim_district') }}
 ),
 
 dated_honors as (
@@ -30,21 +30,6 @@ dated_honors as (
         *,
         cast(awarded_on as timestamp) + interval '1 day' as as_of
     from honors
-),
-
-member_versions as (
-    select * from dim_member
-    where not is_unknown
-),
-
-union_versions as (
-    select * from dim_union
-    where not is_unknown
-),
-
-known_districts as (
-    select * from dim_district
-    where not is_unknown
 ),
 
 final as (

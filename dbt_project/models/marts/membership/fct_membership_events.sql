@@ -14,16 +14,16 @@ unions as (
     select * from {{ ref('stg_membership__unions') }}
 ),
 
-dim_member as (
-    select * from {{ ref('dim_member') }}
+member_versions as (
+    {{ known_rows('dim_member') }}
 ),
 
-dim_union as (
-    select * from {{ ref('dim_union') }}
+union_versions as (
+    {{ known_rows('dim_union') }}
 ),
 
-dim_district as (
-    select * from {{ ref('dim_district') }}
+known_districts as (
+    {{ known_rows('dim_district') }}
 ),
 
 dated_events as (
@@ -31,21 +31,6 @@ dated_events as (
         *,
         cast(event_date as timestamp) + interval '1 day' as as_of
     from events
-),
-
-member_versions as (
-    select * from dim_member
-    where not is_unknown
-),
-
-union_versions as (
-    select * from dim_union
-    where not is_unknown
-),
-
-known_districts as (
-    select * from dim_district
-    where not is_unknown
 ),
 
 final as (

@@ -22,12 +22,12 @@ unions as (
     select * from {{ ref('stg_membership__unions') }}
 ),
 
-dim_union as (
-    select * from {{ ref('dim_union') }}
+union_versions as (
+    {{ known_rows('dim_union') }}
 ),
 
-dim_district as (
-    select * from {{ ref('dim_district') }}
+known_districts as (
+    {{ known_rows('dim_district') }}
 ),
 
 months as (
@@ -156,16 +156,6 @@ active_months as (
         or active_members_end <> 0
         or joins + transfers_in + transfers_out + reinstatements + retentions + retirements
         + leaves > 0
-),
-
-union_versions as (
-    select * from dim_union
-    where not is_unknown
-),
-
-known_districts as (
-    select * from dim_district
-    where not is_unknown
 ),
 
 final as (

@@ -86,18 +86,15 @@ deliveries as (
 ),
 
 programs as (
-    select * from {{ ref('dim_program') }}
-    where not is_unknown
+    {{ known_rows('dim_program') }}
 ),
 
 stations as (
-    select * from {{ ref('dim_station') }}
-    where not is_unknown
+    {{ known_rows('dim_station') }}
 ),
 
 beneficiary_groups as (
-    select * from {{ ref('dim_beneficiary_group') }}
-    where not is_unknown
+    {{ known_rows('dim_beneficiary_group') }}
 ),
 
 {% if is_incremental() %}

@@ -9,8 +9,7 @@ station_visits as (
 ),
 
 stations as (
-    select * from {{ ref('dim_station') }}
-    where not is_unknown
+    {{ known_rows('dim_station') }}
 ),
 
 final as (

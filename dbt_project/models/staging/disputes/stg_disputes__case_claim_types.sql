@@ -3,16 +3,16 @@
 
 with
 
-source as (
-    select * from {{ source('disputes', 'case') }}
+cases as (
+    select * from {{ ref('base_disputes__cases') }}
 ),
 
 unnested as (
     select
         case_id,
         {{ list_elements('claim_types', 'claim_type_ordinal', 'claim_type') }}
-    from source
-    where not _is_deleted
+    from cases
+    where not is_deleted
 ),
 
 renamed as (

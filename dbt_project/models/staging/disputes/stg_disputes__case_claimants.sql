@@ -1,20 +1,20 @@
 -- One row per case × claimant, numbered in the order the source lists them. Only facts
 -- derived from the personal data are kept (validity flags, gender and birth year from the ID
--- number); the ID and phone pseudonyms stay in the raw layer. Cases deleted at the source are
--- dropped.
+-- number); the ID and phone pseudonyms are not picked from the list (they stay inside
+-- base_disputes__cases's nested claimants). Cases deleted at the source are dropped.
 
 with
 
-source as (
-    select * from {{ source('disputes', 'case') }}
+cases as (
+    select * from {{ ref('base_disputes__cases') }}
 ),
 
 unnested as (
     select
         case_id,
         {{ struct_list_elements('claimants', 'claimant_ordinal', 'claimant') }}
-    from source
-    where not _is_deleted
+    from cases
+    where not is_deleted
 ),
 
 renamed as (

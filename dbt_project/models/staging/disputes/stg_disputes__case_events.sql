@@ -3,16 +3,16 @@
 
 with
 
-source as (
-    select * from {{ source('disputes', 'case') }}
+cases as (
+    select * from {{ ref('base_disputes__cases') }}
 ),
 
 unnested as (
     select
         case_id,
         {{ struct_list_elements('events', 'event_ordinal', 'case_event') }}
-    from source
-    where not _is_deleted
+    from cases
+    where not is_deleted
 ),
 
 renamed as (

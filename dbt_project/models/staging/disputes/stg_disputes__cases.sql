@@ -3,8 +3,8 @@
 
 with
 
-source as (
-    select * from {{ source('disputes', 'case') }}
+cases as (
+    select * from {{ ref('base_disputes__cases') }}
 ),
 
 renamed as (
@@ -28,17 +28,17 @@ renamed as (
         cast(closed_at as timestamp) as closed_at,
         cast(closed_at as date) as closed_on,
         cast(updated_at as timestamp) as updated_at,
-        cast(_loaded_at as timestamp) as loaded_at,
+        cast(loaded_at as timestamp) as loaded_at,
         case
             when employer_uscc is not null
-                then not {{ list_contains_value('_quality_flags', "'invalid_uscc_check'") }}
+                then not {{ list_contains_value('quality_flags', "'invalid_uscc_check'") }}
         end as employer_uscc_is_valid,
         coalesce({{ list_length('claim_types') }}, 0) as claim_type_count,
         coalesce({{ struct_list_length('claimants') }}, 0) as claimant_count,
         coalesce({{ struct_list_length('events') }}, 0) as event_count,
-        coalesce(_quality_flags, {{ empty_list('varchar') }}) as quality_flags
-    from source
-    where not _is_deleted
+        coalesce(quality_flags, {{ empty_list('varchar') }}) as quality_flags
+    from cases
+    where not is_deleted
 ),
 
 final as (

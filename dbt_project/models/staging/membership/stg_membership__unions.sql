@@ -5,7 +5,7 @@
 with
 
 unions as (
-    select * from {{ source('membership', 'union_org') }}
+    select * from {{ ref('base_membership__unions') }}
 ),
 
 enumerations as (
@@ -13,11 +13,6 @@ enumerations as (
 ),
 
 live_unions as (
-    select * from unions
-    where not _is_deleted
-),
-
-renamed as (
     select
         union_id,
         union_uscc,
@@ -30,28 +25,31 @@ renamed as (
         district_code,
         parent_union_id,
         founded_on,
-        cast(headcount as integer) as headcount,
-        status as union_status,
+        headcount,
+        union_status,
         dissolved_on,
         created_at,
         updated_at,
-        _loaded_at as loaded_at,
-        not {{ list_contains_value('_quality_flags', "'invalid_uscc_check'") }} as has_valid_uscc
-    from live_unions
+        loaded_at,
+        has_valid_uscc
+    from unions
+    where not is_deleted
 ),
 
 final as (
     select
-        renamed.*,
+        live_unions.*,
         union_types.label_zh as union_type_label_zh,
         union_types.label_en as union_type_label_en,
         union_statuses.label_zh as union_status_label_zh,
         union_statuses.label_en as union_status_label_en
-    from renamed
+    from live_unions
     left join enumerations as union_types
-        on union_types.domain = 'union_type' and renamed.union_type = union_types.code
+        on union_types.domain = 'union_type' and live_unions.union_type = union_types.code
     left join enumerations as union_statuses
-        on union_statuses.domain = 'union_status' and renamed.union_status = union_statuses.code
+        on
+            union_statuses.domain = 'union_status'
+            and live_unions.union_status = union_statuses.code
 )
 
 select * from final
