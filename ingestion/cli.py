@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from core.settings import ENV_RAW_DIR, PipelineSettings
 from ingestion import disputes, membership, services
 from ingestion.raw_store import EntityResult, RawStore
-from orchestration.settings import ENV_RAW_DIR, PipelineSettings
 
 
 def _loaders(settings: PipelineSettings) -> dict[str, Callable[[RawStore], list[EntityResult]]]:

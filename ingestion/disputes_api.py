@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from ingestion.crash_points import crash_point
+from core.crash_points import crash_point
 from ingestion.disputes_records import SURROGATE_ESCAPE, unicode_text
 from ingestion.validation import ContractViolation
 

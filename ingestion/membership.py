@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
+from core.crash_points import crash_point
 from ingestion.arrow_reads import sqlite_arrow
 from ingestion.batches import (
     WATERMARK_OVERLAP,
@@ -33,7 +34,6 @@ from ingestion.batches import (
     with_flags,
 )
 from ingestion.contract import HONOR, MEMBER, MEMBERSHIP_EVENT, UNION_ORG, Entity
-from ingestion.crash_points import crash_point
 from ingestion.pii import protect_identity
 from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
 from ingestion.validation import ContractViolation, Validated, validate

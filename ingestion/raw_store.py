@@ -37,10 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 import zoneinfo
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,15 +45,15 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from core.crash_points import crash_point
+from core.warehouse import LOCK_WAIT_SECONDS, connect
 from ingestion.contract import ENTITIES, Entity
-from ingestion.crash_points import crash_point
 from ingestion.pii import record_digest
 from ingestion.raw_views import current_view_sql
 
 logger = logging.getLogger(__name__)
 
 BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
-LOCK_WAIT_SECONDS = 900.0
 
 QUARANTINE_SCHEMA = {
     "source": pl.String,
@@ -80,26 +77,6 @@ def default_raw_dir(warehouse_path: Path) -> Path:
 def beijing_now() -> dt.datetime:
     """Naive Beijing wall-clock time: every timestamp in the warehouse is Beijing local."""
     return dt.datetime.now(BEIJING).replace(tzinfo=None)
-
-
-@contextmanager
-def connect(
-    path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse file, waiting while another process holds its lock."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 def row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:

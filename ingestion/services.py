@@ -33,16 +33,11 @@ from typing import Any
 
 import polars as pl
 
+from core.crash_points import crash_point
+from core.warehouse import LOCK_WAIT_SECONDS
 from ingestion.batches import entity_rows, latest_per_key, max_cursor, rejected_records, with_flags
 from ingestion.contract import DELIVERY, PROGRAM, STATION, STATION_VISIT, Entity
-from ingestion.crash_points import crash_point
-from ingestion.raw_store import (
-    LOCK_WAIT_SECONDS,
-    EntityBatch,
-    EntityResult,
-    RawStore,
-    beijing_now,
-)
+from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
 from ingestion.services_files import CsvText, Landing, LandingFile, read_visits, scan_landing
 from ingestion.services_revisions import REPORT_KEYS, reconcile
 from ingestion.validation import Validated, validate

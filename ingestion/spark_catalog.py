@@ -34,9 +34,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.warehouse import connect
 from ingestion.contract import ENTITIES, Entity
 from ingestion.raw_schemas import empty_history
-from ingestion.raw_store import DELETION_SCHEMA, RawStore, connect
+from ingestion.raw_store import DELETION_SCHEMA, RawStore
 from ingestion.raw_views import current_view_sql
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 
-from ingestion.processes import process_alive, process_started
+from core.processes import process_alive, process_started
 from orchestration.raw_assets import WAREHOUSE_POOL
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Dagster resources over the pipeline settings (``orchestration.settings``): each reads its
+"""Dagster resources over the pipeline settings (``core.settings``): each reads its
 ``UNIONWH_*`` variable through ``dg.EnvVar`` when set."""
 
 from __future__ import annotations
@@ -10,13 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from ingestion.raw_store import RawStore
-from orchestration.settings import (  # noqa: F401 - re-exported for the definitions and tests
-    DEFAULT_DISPUTES_EXPORT_DIR,
-    DEFAULT_MEMBERSHIP_DB_URL,
-    DEFAULT_SERVICES_LANDING_DIR,
-    DEFAULT_SERVING_PATH,
-    DEFAULT_WAREHOUSE_PATH,
+from core.settings import (
     DEMO_PII_KEY,
     ENV_DISPUTES_API_TOKEN,
     ENV_DISPUTES_API_URL,
@@ -28,11 +22,11 @@ from orchestration.settings import (  # noqa: F401 - re-exported for the definit
     ENV_SERVING_PATH,
     ENV_SPARK_DIR,
     ENV_WAREHOUSE_PATH,
-    DemoPiiKeyWarning,
     PipelineSettings,
     _get,
     spark_dir,
 )
+from ingestion.raw_store import RawStore
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.settings import DEMO_PII_KEY, DemoPiiKeyWarning, PipelineSettings
 from ingestion.spark_catalog import session_conf
-from orchestration.resources import DEMO_PII_KEY, DemoPiiKeyWarning, PipelineSettings
 
 REAL_KEY = "a-real-secret-key-from-the-vault"
 

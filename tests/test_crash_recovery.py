@@ -1,7 +1,7 @@
 """kill -9 of the pipeline run at named points, re-runs, and two runs at once.
 
 Every run here is the contract's ``dagster asset materialize --select '*'``, with disputes
-read from the dispute API on loopback. ``UNIONWH_CRASH_AT`` (``ingestion/crash_points.py``)
+read from the dispute API on loopback. ``UNIONWH_CRASH_AT`` (``core/crash_points.py``)
 makes the run SIGKILL its own process group at one point: the Dagster process and the dbt
 process it started die at once, like a power cut. After the crash the serving file must be
 absent or a complete version; after a clean re-run the warehouse and serving file must equal,
@@ -34,7 +34,7 @@ from pii_scan import planted_pii, scan_tree
 from pipeline import DAGSTER, MATERIALIZE, PII_KEY, ROOT, pipeline_env, run_dagster
 from warehouse_fingerprint import fingerprint
 
-from ingestion.crash_points import ENV_CRASH_AT, POINTS
+from core.crash_points import ENV_CRASH_AT, POINTS
 from quality.raw_suites import raw_suites
 from simulator.api_server import RunningServer, start_server
 from simulator.generate import generate

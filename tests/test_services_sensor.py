@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ingestion.raw_store import RawStore, connect
+from core.warehouse import connect
+from ingestion.raw_store import RawStore
 from orchestration.defs.services.sensors import services_landing_sensor
 from orchestration.resources import ServicesLandingResource, WarehouseResource
 

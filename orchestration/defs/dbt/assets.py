@@ -13,18 +13,14 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from ingestion.crash_points import crash_point
-from ingestion.raw_store import connect
+from core.crash_points import crash_point
+from core.settings import ENV_RAW_DIR, ENV_SPARK_DIR, ENV_WAREHOUSE_PATH
+from core.warehouse import connect
 from ingestion.spark_catalog import land_marts
 from orchestration.defs.dbt.project import dbt_project, ensure_manifest
 from orchestration.defs.dbt.translator import translator
 from orchestration.raw_assets import WAREHOUSE_POOL
-from orchestration.resources import (
-    ENV_RAW_DIR,
-    ENV_SPARK_DIR,
-    ENV_WAREHOUSE_PATH,
-    WarehouseResource,
-)
+from orchestration.resources import WarehouseResource
 from serving.dbt_docs import docs_dir, is_current, publish_docs, site_inputs
 
 # Each run leaves its own target directory (compiled SQL, logs, results: ~25 MB at any
