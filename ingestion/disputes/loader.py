@@ -1,7 +1,7 @@
 """Dispute & 12351 hotline system (REST API or JSON-lines export) into the raw layer.
 
 One load reads cases and hotline requests through one transport: the API when a URL is
-configured, else the export directory. Records are checked by ``ingestion.disputes_records``
+configured, else the export directory. Records are checked by ``ingestion.disputes.records``
 whichever way they came, and both entities are committed together in one ``RawStore.commit``
 only after everything was read, so a failed page or a broken file commits nothing.
 
@@ -24,7 +24,7 @@ import polars as pl
 
 from ingestion.batches import WATERMARK_OVERLAP
 from ingestion.contract import CASE, HOTLINE_REQUEST, Entity
-from ingestion.disputes_api import (
+from ingestion.disputes.api import (
     ENDPOINTS,
     MAX_LIMIT,
     DisputesApi,
@@ -32,8 +32,8 @@ from ingestion.disputes_api import (
     RetryPolicy,
     since_param,
 )
-from ingestion.disputes_export import read_export
-from ingestion.disputes_records import SHAPES, Checked, RecordCollector
+from ingestion.disputes.export import read_export
+from ingestion.disputes.records import SHAPES, Checked, RecordCollector
 from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
 
 logger = logging.getLogger(__name__)

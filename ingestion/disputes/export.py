@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.crash_points import crash_point
-from ingestion.disputes_records import SURROGATE_ESCAPE, RecordCollector, unicode_text
+from ingestion.disputes.records import SURROGATE_ESCAPE, RecordCollector, unicode_text
 from ingestion.validation import ContractViolation
 
 logger = logging.getLogger(__name__)
