@@ -19,8 +19,8 @@ from core.warehouse import connect
 from ingestion.spark_catalog import land_marts
 from orchestration.defs.dbt.project import dbt_project, ensure_manifest
 from orchestration.defs.dbt.translator import translator
-from orchestration.raw_assets import WAREHOUSE_POOL
-from orchestration.resources import WarehouseResource
+from orchestration.lib.raw_assets import WAREHOUSE_POOL
+from orchestration.lib.resources import WarehouseResource
 from serving.dbt_docs import docs_dir, is_current, publish_docs, site_inputs
 
 # Each run leaves its own target directory (compiled SQL, logs, results: ~25 MB at any

@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion import disputes
-from orchestration.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
-from orchestration.resources import DisputesSourceResource, PiiKeyResource, WarehouseResource
+from orchestration.lib.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
+from orchestration.lib.resources import DisputesSourceResource, PiiKeyResource, WarehouseResource
 
 DESCRIPTIONS = {
     "case": (

@@ -5,8 +5,12 @@ from collections.abc import Iterator
 import dagster as dg
 
 from ingestion import membership
-from orchestration.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
-from orchestration.resources import MembershipDatabaseResource, PiiKeyResource, WarehouseResource
+from orchestration.lib.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
+from orchestration.lib.resources import (
+    MembershipDatabaseResource,
+    PiiKeyResource,
+    WarehouseResource,
+)
 
 # SCD2 dimensions in dbt read every committed version of these two.
 HISTORY = (membership.UNION_ORG, membership.MEMBER)

@@ -27,7 +27,7 @@ import dagster as dg
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 
 from core.processes import process_alive, process_started
-from orchestration.raw_assets import WAREHOUSE_POOL
+from orchestration.lib.raw_assets import WAREHOUSE_POOL
 
 logger = logging.getLogger(__name__)
 
