@@ -29,7 +29,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster._core.instance.ref import InstanceRef
 from pii_scan import planted_pii, scan_tree
 from pipeline import DAGSTER, MATERIALIZE, PII_KEY, ROOT, pipeline_env, run_dagster
 from warehouse_fingerprint import fingerprint
@@ -217,7 +216,7 @@ def test_killed_at_every_point_then_rerun_equals_an_uninterrupted_run(
     assert outcome(base).serving == baseline.serving
     assert_nothing_left_behind(base)
     # The first run after each crash found the dead run holding the warehouse pool, marked
-    # it failed and freed its slot (orchestration/executor.py); without that it waits
+    # it failed and freed its slot (orchestration/lib/executor.py); without that it waits
     # forever.
     assert run_statuses(base) == ["FAILURE"] * len(CRASHES) + ["SUCCESS"]
     assert done.stderr.count("is gone: it died without finishing the run") == 1
@@ -321,7 +320,7 @@ def _read_until(serving: Path, stop: threading.Event, tally: dict[str, int]) -> 
 
 
 def _instance(home: Path) -> dg.DagsterInstance:
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def latest_record(base: Path) -> dg.EventLogEntry:
