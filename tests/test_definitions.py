@@ -77,7 +77,7 @@ def test_every_quality_suite_is_a_blocking_check_on_its_asset() -> None:
     } | {dg.AssetCheckKey(raw_asset_key(e), QUARANTINE_CHECK) for e in ENTITIES.values()}
     specs = [spec for checks in (*raw_quality, marts_quality) for spec in checks.check_specs]
     assert {spec.key for spec in specs} == expected
-    assert len(expected) == 43 + 10
+    assert len(expected) == 53 + 10
     assert all(spec.blocking for spec in specs)
     assert expected <= set(defs.resolve_asset_graph().asset_check_keys)
 
