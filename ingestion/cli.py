@@ -28,23 +28,10 @@ from ingestion.raw_store import EntityResult, RawStore
 
 
 def _loaders(settings: PipelineSettings) -> dict[str, Callable[[RawStore], list[EntityResult]]]:
-    key = settings.pii_key_bytes
     return {
-        "membership": lambda store: membership.load(
-            membership.MembershipLoad(settings.membership_db_url, key), store
-        ),
-        "disputes": lambda store: disputes.load(
-            disputes.DisputesLoad(
-                export_dir=settings.disputes_export_dir,
-                api_url=settings.disputes_api_url,
-                api_token=settings.disputes_api_token,
-                pii_key=key,
-            ),
-            store,
-        ),
-        "services": lambda store: services.load(
-            services.ServicesLoad(settings.services_landing_dir, key), store
-        ),
+        "membership": lambda store: membership.load(membership.config_from(settings), store),
+        "disputes": lambda store: disputes.load(disputes.config_from(settings), store),
+        "services": lambda store: services.load(services.config_from(settings), store),
     }
 
 

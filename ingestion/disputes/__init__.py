@@ -2,6 +2,6 @@
 its JSON-lines export (``export``), each record checked by ``records``; ``load`` is one load
 of both (``loader``)."""
 
-from ingestion.disputes.loader import ENTITIES, SOURCE, DisputesLoad, empty_rows, load
+from ingestion.disputes.loader import ENTITIES, SOURCE, DisputesLoad, config_from, empty_rows, load
 
-__all__ = ["ENTITIES", "SOURCE", "DisputesLoad", "empty_rows", "load"]
+__all__ = ["ENTITIES", "SOURCE", "DisputesLoad", "config_from", "empty_rows", "load"]

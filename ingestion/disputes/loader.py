@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from core.settings import PipelineSettings
 from ingestion.batches import WATERMARK_OVERLAP
 from ingestion.contract import CASE, HOTLINE_REQUEST, Entity
 from ingestion.disputes.api import (
@@ -59,6 +60,16 @@ class DisputesLoad:
             f"DisputesLoad(export_dir={self.export_dir!r}, api_url={self.api_url!r}, "
             f"page_limit={self.page_limit}, retry={self.retry!r})"
         )
+
+
+def config_from(settings: PipelineSettings) -> DisputesLoad:
+    """The disputes load ``settings`` describe (the command line's and Dagster's)."""
+    return DisputesLoad(
+        export_dir=settings.disputes_export_dir,
+        api_url=settings.disputes_api_url,
+        api_token=settings.disputes_api_token,
+        pii_key=settings.pii_key_bytes,
+    )
 
 
 def _batch(

@@ -7,6 +7,7 @@ from ingestion.membership.loader import (
     RECONCILED_BY_KEY,
     SOURCE,
     MembershipLoad,
+    config_from,
     empty_rows,
     load,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "SOURCE",
     "UNION_ORG",
     "MembershipLoad",
+    "config_from",
     "empty_rows",
     "load",
 ]

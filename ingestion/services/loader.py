@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from core.crash_points import crash_point
+from core.settings import PipelineSettings
 from core.warehouse import LOCK_WAIT_SECONDS
 from ingestion.batches import entity_rows, latest_per_key, max_cursor, rejected_records, with_flags
 from ingestion.contract import DELIVERY, PROGRAM, STATION, STATION_VISIT, Entity
@@ -56,6 +57,11 @@ class ServicesLoad:
 
     landing_dir: str
     pii_key: bytes
+
+
+def config_from(settings: PipelineSettings) -> ServicesLoad:
+    """The services load ``settings`` describe (the command line's and Dagster's)."""
+    return ServicesLoad(landing_dir=settings.services_landing_dir, pii_key=settings.pii_key_bytes)
 
 
 def _key(column: str) -> pl.Expr:

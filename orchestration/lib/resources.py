@@ -68,10 +68,11 @@ class PiiKeyResource(dg.ConfigurableResource):
 
     key: str
 
-    def key_bytes(self) -> bytes:
+    def checked_key(self) -> str:
+        """The key; the run's log warns when it is the public demo key."""
         if self.key == DEMO_PII_KEY:
             logger.warning("%s is not set: using the PUBLIC demo pseudonymisation key", ENV_PII_KEY)
-        return self.key.encode("utf-8")
+        return self.key
 
 
 class MembershipDatabaseResource(dg.ConfigurableResource):
@@ -88,6 +89,27 @@ class DisputesSourceResource(dg.ConfigurableResource):
 
 class ServicesLandingResource(dg.ConfigurableResource):
     landing_dir: str
+
+
+def run_settings(
+    pii: PiiKeyResource,
+    *,
+    membership_db: MembershipDatabaseResource | None = None,
+    disputes_source: DisputesSourceResource | None = None,
+    services_landing: ServicesLandingResource | None = None,
+) -> PipelineSettings:
+    """The settings a run's resources hold, for a loader's ``config_from``; the inverse of
+    ``resources_from_env``. A source whose resource is not given keeps the defaults."""
+    fields: dict[str, Any] = {"pii_key": pii.checked_key()}
+    if membership_db is not None:
+        fields["membership_db_url"] = membership_db.url
+    if disputes_source is not None:
+        fields["disputes_export_dir"] = Path(disputes_source.export_dir)
+        fields["disputes_api_url"] = disputes_source.api_url
+        fields["disputes_api_token"] = disputes_source.api_token
+    if services_landing is not None:
+        fields["services_landing_dir"] = services_landing.landing_dir
+    return PipelineSettings(**fields)
 
 
 def resources_from_env() -> dict[str, dg.ConfigurableResource]:

@@ -7,7 +7,12 @@ import dagster as dg
 
 from ingestion import services
 from orchestration.lib.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
-from orchestration.lib.resources import PiiKeyResource, ServicesLandingResource, WarehouseResource
+from orchestration.lib.resources import (
+    PiiKeyResource,
+    ServicesLandingResource,
+    WarehouseResource,
+    run_settings,
+)
 
 # The incremental delivery fact in dbt reads every committed version, and the tombstones.
 HISTORY = (services.DELIVERY,)
@@ -50,9 +55,7 @@ def services_raw(
     services_landing: ServicesLandingResource,
 ) -> Iterator[dg.MaterializeResult]:
     """Every landing file not loaded before, validated, committed as one load."""
-    config = services.ServicesLoad(
-        landing_dir=services_landing.landing_dir, pii_key=pii.key_bytes()
-    )
+    config = services.config_from(run_settings(pii, services_landing=services_landing))
     results = services.load(config, warehouse.store())
     yield from materializations(context, services.ENTITIES, results, history=HISTORY)
     yield dg.MaterializeResult(
