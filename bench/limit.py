@@ -59,7 +59,7 @@ from ingestion.contract import (
     Entity,
     codes,
 )
-from ingestion.disputes_records import CASE_SHAPE
+from ingestion.disputes.records import CASE_SHAPE
 from ingestion.validation import RULE_ORDER
 from serving.publish import literal as lit
 from serving.publish import quote as q
@@ -349,7 +349,7 @@ def _codes(domain: str) -> str:
 
 
 def _case_nested_rules() -> list[tuple[str, str, str]]:
-    """The rules ``ingestion.disputes_records`` applies to a case's lists."""
+    """The rules ``ingestion.disputes.records`` applies to a case's lists."""
     at = "try_cast(e.at as timestamptz)"
     return [
         ("missing_required", "claim_types", "claim_types is null"),

@@ -22,29 +22,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from core.settings import ENV_RAW_DIR, PipelineSettings
 from ingestion import disputes, membership, services
 from ingestion.raw_store import EntityResult, RawStore
-from orchestration.settings import ENV_RAW_DIR, PipelineSettings
 
 
 def _loaders(settings: PipelineSettings) -> dict[str, Callable[[RawStore], list[EntityResult]]]:
-    key = settings.pii_key_bytes
     return {
-        "membership": lambda store: membership.load(
-            membership.MembershipLoad(settings.membership_db_url, key), store
-        ),
-        "disputes": lambda store: disputes.load(
-            disputes.DisputesLoad(
-                export_dir=settings.disputes_export_dir,
-                api_url=settings.disputes_api_url,
-                api_token=settings.disputes_api_token,
-                pii_key=key,
-            ),
-            store,
-        ),
-        "services": lambda store: services.load(
-            services.ServicesLoad(settings.services_landing_dir, key), store
-        ),
+        "membership": lambda store: membership.load(membership.config_from(settings), store),
+        "disputes": lambda store: disputes.load(disputes.config_from(settings), store),
+        "services": lambda store: services.load(services.config_from(settings), store),
     }
 
 

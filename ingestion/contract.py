@@ -165,7 +165,7 @@ HONOR = Entity(
 )
 
 # Dispute records are JSON; nested parts (employer, claimants, events, claim_types) are
-# validated by ``ingestion.disputes_records``. These are the scalar top-level fields.
+# validated by ``ingestion.disputes.records``. These are the scalar top-level fields.
 CASE = Entity(
     "disputes",
     "case",

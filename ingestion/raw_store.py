@@ -16,7 +16,8 @@ wait for an extraction: the DuckDB file is only held for the short commit.
 
 The manifest is written inside the commit's transaction, before it commits, so every
 committed load has one: ``restore_from_raw`` rebuilds ``meta`` and every view of a lost or
-broken warehouse file from the raw directory alone (``python -m ingestion rebuild``).
+broken warehouse file from the raw directory alone (``python -m ingestion rebuild``). The
+manifests, that restore and the removal of orphan files live in ``ingestion.raw_recovery``.
 
 Views in the warehouse file:
 - ``raw.<entity>``: every committed version (history; ``_load_id``, ``_loaded_at``,
@@ -37,10 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 import zoneinfo
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,15 +46,22 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from core.crash_points import crash_point
+from core.warehouse import LOCK_WAIT_SECONDS, connect
 from ingestion.contract import ENTITIES, Entity
-from ingestion.crash_points import crash_point
 from ingestion.pii import record_digest
+from ingestion.raw_recovery import (
+    backfill_manifests,
+    remove_orphans,
+    restore_from_raw,
+    write_manifest,
+)
 from ingestion.raw_views import current_view_sql
+from ingestion.sql_literals import sql_ident, sql_list
 
 logger = logging.getLogger(__name__)
 
 BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
-LOCK_WAIT_SECONDS = 900.0
 
 QUARANTINE_SCHEMA = {
     "source": pl.String,
@@ -80,26 +85,6 @@ def default_raw_dir(warehouse_path: Path) -> Path:
 def beijing_now() -> dt.datetime:
     """Naive Beijing wall-clock time: every timestamp in the warehouse is Beijing local."""
     return dt.datetime.now(BEIJING).replace(tzinfo=None)
-
-
-@contextmanager
-def connect(
-    path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse file, waiting while another process holds its lock."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 def row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
@@ -242,7 +227,7 @@ class RawStore:
             )
             self._rebuild_shared_views(con)
             self._ensure_entity_views(con)
-            self._backfill_manifests(con)
+            backfill_manifests(self, con)
 
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
         with connect(self.warehouse_path, read_only=True) as con:
@@ -311,7 +296,7 @@ class RawStore:
         pii_key: bytes,
     ) -> list[EntityResult]:
         """Write every batch's Parquet files, then record them in one transaction."""
-        self._remove_orphans(source)
+        remove_orphans(self, source)
         plans = [self._prepare(source, load_id, loaded_at, b, pii_key) for b in batches]
         crash_point("raw.files_written")
         with connect(self.warehouse_path) as con:
@@ -322,7 +307,7 @@ class RawStore:
                 for plan in plans:
                     self._rebuild_entity_views(con, plan.batch.entity)
                 self._rebuild_shared_views(con)
-                self._write_manifest(con, source, load_id)
+                write_manifest(self, con, source, load_id)
                 crash_point("raw.recorded")
                 con.commit()
             except BaseException:
@@ -524,7 +509,7 @@ class RawStore:
     def _rebuild_entity_views(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         files = self._data_files(con, entity)
         if files:
-            body = f"select * from read_parquet({_sql_list(files)}, union_by_name = true)"
+            body = f"select * from read_parquet({sql_list(files)}, union_by_name = true)"
         else:
             body = _empty_history_sql(con, entity)
         con.execute(f"create or replace view raw.{entity.name} as {body}")
@@ -534,6 +519,12 @@ class RawStore:
             f"{current_view_sql(entity, columns)}"
         )
 
+    def rebuild_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Every view, over the files ``meta.loads`` names, in the caller's transaction."""
+        for entity in ENTITIES.values():
+            self._rebuild_entity_views(con, entity)
+        self._rebuild_shared_views(con)
+
     def _rebuild_shared_views(self, con: duckdb.DuckDBPyConnection) -> None:
         for view, column, schema in (
             ("quarantine.records", "quarantine_file", QUARANTINE_SCHEMA),
@@ -541,7 +532,7 @@ class RawStore:
         ):
             files = self._files(con, column)
             if files:
-                body = f"select * from read_parquet({_sql_list(files)}, union_by_name = true)"
+                body = f"select * from read_parquet({sql_list(files)}, union_by_name = true)"
             else:
                 cols = ", ".join(
                     f"null::{_duck_type(t)} as {n}"
@@ -550,101 +541,12 @@ class RawStore:
                 body = f"select {cols} where false"
             con.execute(f"create or replace view {view} as {body}")
 
-    # -- manifests and recovery ----------------------------------------------------------
-
-    @staticmethod
-    def _manifest_files(source: str, load_id: str) -> tuple[str, str]:
-        return f"{source}/_loads/{load_id}.parquet", f"{source}/_loads/{load_id}.files.parquet"
-
-    def _write_manifest(self, con: duckdb.DuckDBPyConnection, source: str, load_id: str) -> None:
-        """The load's rows of ``meta.loads`` and ``meta.files``, as the open transaction
-        sees them, each written under a temporary name and renamed when complete."""
-        for relative, table in zip(
-            self._manifest_files(source, load_id), ("loads", "files"), strict=True
-        ):
-            path = self.raw_dir / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            con.execute(
-                f"copy (select * from meta.{table} where load_id = ? order by all) "
-                f"to {_sql_string(str(tmp))} (format parquet)",
-                [load_id],
-            )
-            tmp.replace(path)
-
-    def _backfill_manifests(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Manifests for committed loads written before manifests existed."""
-        for load_id, source in con.execute(
-            "select distinct load_id, source from meta.loads order by all"
-        ).fetchall():
-            if not (self.raw_dir / self._manifest_files(source, load_id)[0]).exists():
-                self._write_manifest(con, source, load_id)
+    # -- recovery (ingestion.raw_recovery) -----------------------------------------------
 
     def restore_from_raw(self) -> dict[str, int]:
-        """Rebuild a new warehouse file's ``meta.loads``, ``meta.files`` and raw and
-        quarantine views from the raw directory's manifests; returns loads per source.
-
-        A manifest whose transaction never committed (a crash in between, the source not
-        loaded since) is restored too: its files were complete before it was written."""
-        if self.warehouse_path.exists():
-            raise FileExistsError(
-                f"{self.warehouse_path} exists: move it aside before restoring from raw"
-            )
-        manifests = sorted(self.raw_dir.glob("*/_loads/*.parquet"))
-        loads = [str(p) for p in manifests if not p.name.endswith(".files.parquet")]
-        files = [str(p) for p in manifests if p.name.endswith(".files.parquet")]
-        if not loads:
-            raise FileNotFoundError(f"no load manifests under {self.raw_dir}/<source>/_loads/")
-        self.ensure()
-        with connect(self.warehouse_path) as con:
-            con.begin()
-            con.execute(
-                f"insert into meta.loads by name select * from read_parquet({_sql_list(loads)})"
-            )
-            con.execute(
-                f"insert into meta.files by name select * from read_parquet({_sql_list(files)})"
-            )
-            missing = [
-                f
-                for (f,) in con.execute(
-                    "select unnest([data_file, quarantine_file, deletions_file]) as f "
-                    "from meta.loads"
-                ).fetchall()
-                if f and not (self.raw_dir / f).exists()
-            ]
-            if missing:
-                con.rollback()
-                raise FileNotFoundError(
-                    f"{len(missing)} file(s) the manifests name are missing, e.g. {missing[0]}"
-                )
-            for entity in ENTITIES.values():
-                self._rebuild_entity_views(con, entity)
-            self._rebuild_shared_views(con)
-            counts = dict(
-                con.execute(
-                    "select source, count(distinct load_id) from meta.loads group by all"
-                ).fetchall()
-            )
-            con.commit()
-        return counts
-
-    def _remove_orphans(self, source: str) -> None:
-        """Delete Parquet files of ``source`` that no committed load references."""
-        folder = self.raw_dir / source
-        if not folder.exists():
-            return
-        loads = self.query(
-            "select load_id, unnest([data_file, quarantine_file, deletions_file]) as f "
-            "from meta.loads where source = ?",
-            [source],
-        )
-        committed = set(loads["f"].drop_nulls().to_list())
-        for load_id in loads["load_id"].unique().to_list():
-            committed.update(self._manifest_files(source, load_id))
-        for path in folder.rglob("*.parquet*"):
-            if path.relative_to(self.raw_dir).as_posix() not in committed:
-                logger.warning("removing %s: written by a load that never committed", path)
-                path.unlink()
+        """Rebuild a new warehouse file from the raw directory's load manifests; returns
+        loads per source (``ingestion.raw_recovery.restore_from_raw``)."""
+        return restore_from_raw(self)
 
 
 def _empty_history_sql(con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
@@ -658,7 +560,7 @@ def _empty_history_sql(con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
         described = con.execute("describe select * from _empty_history").fetchall()
     finally:
         con.unregister("_empty_history")
-    columns = ", ".join(f"cast(null as {row[1]}) as {_sql_ident(row[0])}" for row in described)
+    columns = ", ".join(f"cast(null as {row[1]}) as {sql_ident(row[0])}" for row in described)
     return f"select {columns} where false"
 
 
@@ -667,18 +569,6 @@ def _count_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
         return {}
     counts = frame.group_by(column).len().sort(column)
     return dict(zip(counts[column].to_list(), counts["len"].to_list(), strict=True))
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _sql_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_list(paths: list[str]) -> str:
-    return "[" + ", ".join(_sql_string(p) for p in paths) + "]"
 
 
 def _duck_type(dtype: Any) -> str:

@@ -4,9 +4,8 @@ In: the raw layer. The committed Parquet files of the raw directory are register
 tables and views with the same names and the same reconciliation as the DuckDB warehouse's
 ``raw`` schema, so Spark reads the same raw data (``python -m ingestion spark-raw``).
 Out: the marts. What dbt built in Spark's ``marts`` database is Parquet under the Spark
-warehouse directory; ``land_marts`` copies it into the DuckDB warehouse's ``marts`` schema,
-where the quality suites, the publication to the serving file and BI find it as after a
-DuckDB build (``UNIONWH_ENGINE=spark``, orchestration/defs/dbt).
+warehouse directory (``mart_files``); the dbt step lands it in the DuckDB warehouse after the
+build (``UNIONWH_ENGINE=spark``, orchestration/defs/dbt/spark_marts.py).
 
 What is committed comes from the warehouse file's commit log (``meta.loads``, opened
 read-only for a moment): each entity's folder ``<raw>/<source>/<entity>/`` becomes an external
@@ -34,9 +33,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.warehouse import connect
 from ingestion.contract import ENTITIES, Entity
 from ingestion.raw_schemas import empty_history
-from ingestion.raw_store import DELETION_SCHEMA, RawStore, connect
+from ingestion.raw_store import DELETION_SCHEMA, RawStore
 from ingestion.raw_views import current_view_sql
 
 if TYPE_CHECKING:
@@ -196,28 +196,3 @@ def register(store: RawStore, spark_dir: Path) -> dict[str, int]:
 def mart_files(spark_dir: Path, table: str) -> str:
     """The Parquet files of a managed table of Spark's ``marts`` database (a glob)."""
     return str(spark_dir.resolve() / "warehouse" / "marts.db" / table / "*.parquet")
-
-
-def land_marts(warehouse_path: Path, spark_dir: Path, tables: list[str]) -> dict[str, int]:
-    """Replace ``marts.<table>`` of the DuckDB warehouse with Spark's, for each of
-    ``tables``, in one transaction; returns the rows landed per table."""
-    rows: dict[str, int] = {}
-    with connect(warehouse_path) as con:
-        con.begin()
-        try:
-            con.execute("create schema if not exists marts")
-            for table in tables:
-                con.execute(
-                    f'create or replace table marts."{table}" as select * from '
-                    f"read_parquet({_duck_string(mart_files(spark_dir, table))})"
-                )
-                rows[table] = con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-    return rows
-
-
-def _duck_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

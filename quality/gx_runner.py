@@ -22,8 +22,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ingestion.crash_points import crash_point
-from ingestion.raw_store import connect
+from core.crash_points import crash_point
+from core.warehouse import connect
 from quality.config import Thresholds, load_thresholds
 from quality.data_docs import ExternalResourceError, make_offline
 from quality.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.warehouse import connect
 from ingestion.contract import Entity
-from ingestion.raw_store import connect
 from quality.config import Thresholds, load_thresholds
 from quality.suite import Severity
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import duckdb
 
+from core.warehouse import connect
 from ingestion.contract import ENTITIES
-from ingestion.raw_store import connect
 from quality.mart_suites import mart_suites
 from quality.outcome import ExpectationOutcome, SuiteOutcome
 from quality.quarantine import QuarantineOutcome

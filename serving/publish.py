@@ -24,8 +24,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.crash_points import crash_point
-from ingestion.processes import process_alive
+from core.crash_points import crash_point
+from core.processes import process_alive
 from quality.results import blocking_failures, published_select
 
 PUBLISHED_SCHEMAS = ("marts",)

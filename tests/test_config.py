@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.settings import DEMO_PII_KEY, DemoPiiKeyWarning, PipelineSettings
 from ingestion.spark_catalog import session_conf
-from orchestration.resources import DEMO_PII_KEY, DemoPiiKeyWarning, PipelineSettings
 
 REAL_KEY = "a-real-secret-key-from-the-vault"
 
@@ -144,3 +144,36 @@ def test_engine_setting_is_checked() -> None:
     assert (settings.engine, settings.spark_dir) == ("spark", Path("/x/wh_spark"))
     with pytest.raises(ValueError, match="UNIONWH_ENGINE='bigquery'"):
         PipelineSettings.from_env({"UNIONWH_ENGINE": "bigquery"}, warn=False)
+
+
+def test_the_command_line_and_dagster_configure_each_load_alike() -> None:
+    from ingestion import disputes, membership, services
+    from orchestration.lib.resources import (
+        DisputesSourceResource,
+        MembershipDatabaseResource,
+        PiiKeyResource,
+        ServicesLandingResource,
+        run_settings,
+    )
+
+    settings = PipelineSettings(
+        membership_db_url="sqlite:///m.db",
+        disputes_api_url="http://127.0.0.1:8000",
+        disputes_api_token="tok",
+        disputes_export_dir=Path("export"),
+        services_landing_dir="landing",
+        pii_key=REAL_KEY,
+    )
+    pii = PiiKeyResource(key=REAL_KEY)
+    source = DisputesSourceResource(
+        export_dir="export", api_url="http://127.0.0.1:8000", api_token="tok"
+    )
+    assert membership.config_from(
+        run_settings(pii, membership_db=MembershipDatabaseResource(url="sqlite:///m.db"))
+    ) == membership.config_from(settings)
+    assert disputes.config_from(run_settings(pii, disputes_source=source)) == (
+        disputes.config_from(settings)
+    )
+    assert services.config_from(
+        run_settings(pii, services_landing=ServicesLandingResource(landing_dir="landing"))
+    ) == services.config_from(settings)

@@ -1,7 +1,7 @@
 """kill -9 of the pipeline run at named points, re-runs, and two runs at once.
 
 Every run here is the contract's ``dagster asset materialize --select '*'``, with disputes
-read from the dispute API on loopback. ``UNIONWH_CRASH_AT`` (``ingestion/crash_points.py``)
+read from the dispute API on loopback. ``UNIONWH_CRASH_AT`` (``core/crash_points.py``)
 makes the run SIGKILL its own process group at one point: the Dagster process and the dbt
 process it started die at once, like a power cut. After the crash the serving file must be
 absent or a complete version; after a clean re-run the warehouse and serving file must equal,
@@ -29,12 +29,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster._core.instance.ref import InstanceRef
 from pii_scan import planted_pii, scan_tree
 from pipeline import DAGSTER, MATERIALIZE, PII_KEY, ROOT, pipeline_env, run_dagster
 from warehouse_fingerprint import fingerprint
 
-from ingestion.crash_points import ENV_CRASH_AT, POINTS
+from core.crash_points import ENV_CRASH_AT, POINTS
 from quality.raw_suites import raw_suites
 from simulator.api_server import RunningServer, start_server
 from simulator.generate import generate
@@ -217,7 +216,7 @@ def test_killed_at_every_point_then_rerun_equals_an_uninterrupted_run(
     assert outcome(base).serving == baseline.serving
     assert_nothing_left_behind(base)
     # The first run after each crash found the dead run holding the warehouse pool, marked
-    # it failed and freed its slot (orchestration/executor.py); without that it waits
+    # it failed and freed its slot (orchestration/lib/executor.py); without that it waits
     # forever.
     assert run_statuses(base) == ["FAILURE"] * len(CRASHES) + ["SUCCESS"]
     assert done.stderr.count("is gone: it died without finishing the run") == 1
@@ -321,7 +320,7 @@ def _read_until(serving: Path, stop: threading.Event, tally: dict[str, int]) -> 
 
 
 def _instance(home: Path) -> dg.DagsterInstance:
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def latest_record(base: Path) -> dg.EventLogEntry:

@@ -68,7 +68,7 @@ def test_asset_keys_match_snapshot() -> None:
 def test_every_quality_suite_is_a_blocking_check_on_its_asset() -> None:
     from ingestion.contract import ENTITIES
     from orchestration.defs.quality.checks import QUARANTINE_CHECK, marts_quality, raw_quality
-    from orchestration.raw_assets import raw_asset_key
+    from orchestration.lib.raw_assets import raw_asset_key
     from quality.mart_suites import mart_suites
     from quality.raw_suites import raw_suites
 

@@ -22,7 +22,8 @@ import pytest
 import requests
 
 from ingestion import disputes
-from ingestion.disputes_api import DisputesApi, DisputesApiError, FetchStats, RetryPolicy
+from ingestion.disputes.api import DisputesApi, DisputesApiError, FetchStats, RetryPolicy
+from ingestion.disputes.records import SHAPES, RecordCollector
 from ingestion.pii import pseudonymise
 from ingestion.raw_store import BEIJING, EntityResult, RawStore
 from ingestion.validation import ContractViolation
@@ -525,7 +526,7 @@ def test_api_with_faults_matches_the_export(
 def test_api_record_with_a_lone_surrogate_is_malformed_not_fatal() -> None:
     """A \\ud800 escape without its pair decodes to no Unicode text: as in the export, the
     record is passed on as text (quarantined as malformed_json), its page goes on."""
-    from ingestion.disputes_api import _body
+    from ingestion.disputes.api import _body
 
     response = requests.Response()
     response._content = (
@@ -535,7 +536,7 @@ def test_api_record_with_a_lone_surrogate_is_malformed_not_fatal() -> None:
     data = _body("/v1/cases", response)["data"]
     assert data[1] == {"case_id": "C2"}
     assert data[0] == '{"case_id": "C1", "facts": "\\ud800 x"}'
-    collector = disputes.RecordCollector(disputes.SHAPES["case"], KEY)
+    collector = RecordCollector(SHAPES["case"], KEY)
     for position, record in enumerate(data, start=1):
         collector.add(record, None, position, str(record), "/v1/cases")
     assert collector.rows_read == 2 and len(collector._malformed) == 1

@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.defs.quality.checks import marts_quality, source_checks
 from orchestration.defs.serving.assets import MART_KEYS, serving_warehouse
-from orchestration.resources import ServingResource, WarehouseResource
+from orchestration.lib.resources import ServingResource, WarehouseResource
 from serving.publish import PublicationBlocked, list_versions, publish
 
 KPI = dg.AssetKey(["marts", "kpi_values"])

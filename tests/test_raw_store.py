@@ -12,8 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from core.warehouse import connect
 from ingestion.contract import HONOR
-from ingestion.raw_store import EntityBatch, RawStore, connect
+from ingestion.raw_store import EntityBatch, RawStore
 
 KEY = b"k"
 T0 = dt.datetime(2024, 12, 31, 10, 0)

@@ -8,9 +8,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ingestion.raw_store import RawStore, connect
+from core.warehouse import connect
+from ingestion.raw_store import RawStore
 from orchestration.defs.services.sensors import services_landing_sensor
-from orchestration.resources import ServicesLandingResource, WarehouseResource
+from orchestration.lib.resources import ServicesLandingResource, WarehouseResource
 
 DELIVERY = "deliveries/110105/deliveries-20250101.csv"
 PROGRAMS = "programs/programs-20250101.csv"

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.spark_catalog import land_marts, mart_files
-from orchestration.defs.dbt.assets import built_marts
+from ingestion.spark_catalog import mart_files
+from orchestration.defs.dbt.spark_marts import built_marts, land_marts
 
 
 def _target(tmp_path: Path, nodes: dict[str, tuple[str, str, str]]) -> Path:

@@ -13,18 +13,14 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from ingestion.crash_points import crash_point
-from ingestion.raw_store import connect
-from ingestion.spark_catalog import land_marts
+from core.crash_points import crash_point
+from core.settings import ENV_RAW_DIR, ENV_SPARK_DIR, ENV_WAREHOUSE_PATH
+from core.warehouse import connect
 from orchestration.defs.dbt.project import dbt_project, ensure_manifest
+from orchestration.defs.dbt.spark_marts import built_marts, land_marts
 from orchestration.defs.dbt.translator import translator
-from orchestration.raw_assets import WAREHOUSE_POOL
-from orchestration.resources import (
-    ENV_RAW_DIR,
-    ENV_SPARK_DIR,
-    ENV_WAREHOUSE_PATH,
-    WarehouseResource,
-)
+from orchestration.lib.raw_assets import WAREHOUSE_POOL
+from orchestration.lib.resources import WarehouseResource
 from serving.dbt_docs import docs_dir, is_current, publish_docs, site_inputs
 
 # Each run leaves its own target directory (compiled SQL, logs, results: ~25 MB at any
@@ -132,27 +128,6 @@ def register_raw_in_spark(warehouse: WarehouseResource) -> dict[str, int]:
     if done.returncode != 0:
         raise RuntimeError(f"registering the raw layer in Spark failed:\n{done.stderr[-5000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])["rows"]
-
-
-def built_marts(target_path: Path) -> list[str]:
-    """The tables of schema ``marts`` that this dbt invocation built. A mart built as a view
-    is refused: its SQL is Spark's, so it cannot be landed in the DuckDB warehouse."""
-    results = json.loads((target_path / "run_results.json").read_text(encoding="utf-8"))
-    manifest = json.loads((target_path / "manifest.json").read_text(encoding="utf-8"))
-    tables = []
-    for result in results["results"]:
-        node = manifest["nodes"].get(result["unique_id"], {})
-        if node.get("resource_type") != "model" or node.get("schema") != "marts":
-            continue
-        materialized = node.get("config", {}).get("materialized")
-        if materialized not in ("table", "incremental"):
-            raise RuntimeError(
-                f"mart {node['alias']} is a {materialized} on Spark and cannot be landed in the "
-                "warehouse: materialize it as a table there (config by target.type)"
-            )
-        if result["status"] == "success":
-            tables.append(node["alias"])
-    return sorted(tables)
 
 
 def prune_targets(root: Path, pattern: str, keep: int) -> list[Path]:

@@ -1,13 +1,17 @@
 """Raw dispute cases and 12351 hotline requests, from the REST API or the JSON-lines export."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 
 from ingestion import disputes
-from orchestration.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
-from orchestration.resources import DisputesSourceResource, PiiKeyResource, WarehouseResource
+from orchestration.lib.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
+from orchestration.lib.resources import (
+    DisputesSourceResource,
+    PiiKeyResource,
+    WarehouseResource,
+    run_settings,
+)
 
 DESCRIPTIONS = {
     "case": (
@@ -32,11 +36,6 @@ def disputes_raw(
 ) -> Iterator[dg.MaterializeResult]:
     """New export files once each (or API pages since the watermark), validated,
     pseudonymised, latest version per key, committed as one load."""
-    config = disputes.DisputesLoad(
-        export_dir=Path(disputes_source.export_dir),
-        api_url=disputes_source.api_url,
-        api_token=disputes_source.api_token,
-        pii_key=pii.key_bytes(),
-    )
+    config = disputes.config_from(run_settings(pii, disputes_source=disputes_source))
     results = disputes.load(config, warehouse.store())
     yield from materializations(context, disputes.ENTITIES, results)

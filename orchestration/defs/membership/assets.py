@@ -5,8 +5,13 @@ from collections.abc import Iterator
 import dagster as dg
 
 from ingestion import membership
-from orchestration.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
-from orchestration.resources import MembershipDatabaseResource, PiiKeyResource, WarehouseResource
+from orchestration.lib.raw_assets import WAREHOUSE_POOL, materializations, raw_specs
+from orchestration.lib.resources import (
+    MembershipDatabaseResource,
+    PiiKeyResource,
+    WarehouseResource,
+    run_settings,
+)
 
 # SCD2 dimensions in dbt read every committed version of these two.
 HISTORY = (membership.UNION_ORG, membership.MEMBER)
@@ -33,6 +38,6 @@ def membership_raw(
 ) -> Iterator[dg.MaterializeResult]:
     """Extract changed rows since the watermark (10-minute overlap), validate, pseudonymise,
     reconcile keys for hard deletes, and commit one load."""
-    config = membership.MembershipLoad(db_url=membership_db.url, pii_key=pii.key_bytes())
+    config = membership.config_from(run_settings(pii, membership_db=membership_db))
     results = membership.load(config, warehouse.store())
     yield from materializations(context, membership.ENTITIES, results, history=HISTORY)

@@ -20,8 +20,8 @@ import dagster as dg
 
 from ingestion.contract import ENTITIES, Entity
 from ingestion.raw_store import beijing_now
-from orchestration.raw_assets import WAREHOUSE_POOL, raw_asset_key
-from orchestration.resources import WarehouseResource
+from orchestration.lib.raw_assets import WAREHOUSE_POOL, raw_asset_key
+from orchestration.lib.resources import WarehouseResource
 from quality.config import load_thresholds
 from quality.gx_runner import docs_index, run_suites
 from quality.mart_suites import mart_suites

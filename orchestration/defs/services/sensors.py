@@ -9,8 +9,8 @@ import duckdb
 
 from ingestion.services import unloaded_files
 from orchestration.defs.services.assets import services_raw
-from orchestration.executor import UNFINISHED, reap_dead_runs
-from orchestration.resources import ServicesLandingResource, WarehouseResource
+from orchestration.lib.executor import UNFINISHED, reap_dead_runs
+from orchestration.lib.resources import ServicesLandingResource, WarehouseResource
 
 # How often the landing directory is listed. Files land once a day per district; five
 # minutes keeps a listing of tens of thousands of files (on an object store) cheap.

@@ -5,8 +5,8 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_dbt
-from orchestration.raw_assets import WAREHOUSE_POOL
-from orchestration.resources import ServingResource, WarehouseResource
+from orchestration.lib.raw_assets import WAREHOUSE_POOL
+from orchestration.lib.resources import ServingResource, WarehouseResource
 from serving.dashboard import write_dashboard
 from serving.publish import PublicationBlocked, publish
 

@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from ingestion.raw_store import BOOKKEEPING, RawStore, row_hashes
-from ingestion.services_files import LandingFile
+from ingestion.services.files import LandingFile
 
 # Keys listed per finding in the report; the counts are always complete.
 REPORT_KEYS = 100

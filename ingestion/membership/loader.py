@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
+from core.crash_points import crash_point
+from core.settings import PipelineSettings
 from ingestion.arrow_reads import sqlite_arrow
 from ingestion.batches import (
     WATERMARK_OVERLAP,
@@ -33,7 +35,6 @@ from ingestion.batches import (
     with_flags,
 )
 from ingestion.contract import HONOR, MEMBER, MEMBERSHIP_EVENT, UNION_ORG, Entity
-from ingestion.crash_points import crash_point
 from ingestion.pii import protect_identity
 from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
 from ingestion.validation import ContractViolation, Validated, validate
@@ -54,6 +55,11 @@ class MembershipLoad:
 
     db_url: str
     pii_key: bytes
+
+
+def config_from(settings: PipelineSettings) -> MembershipLoad:
+    """The membership load ``settings`` describe (the command line's and Dagster's)."""
+    return MembershipLoad(db_url=settings.membership_db_url, pii_key=settings.pii_key_bytes)
 
 
 def _table(engine: sa.Engine, entity: Entity) -> tuple[sa.Table, list[str]]:

@@ -26,5 +26,3 @@ daily_refresh = dg.ScheduleDefinition(
     ),
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
-
-defs = dg.Definitions(schedules=[daily_refresh])

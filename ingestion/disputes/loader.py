@@ -1,7 +1,7 @@
 """Dispute & 12351 hotline system (REST API or JSON-lines export) into the raw layer.
 
 One load reads cases and hotline requests through one transport: the API when a URL is
-configured, else the export directory. Records are checked by ``ingestion.disputes_records``
+configured, else the export directory. Records are checked by ``ingestion.disputes.records``
 whichever way they came, and both entities are committed together in one ``RawStore.commit``
 only after everything was read, so a failed page or a broken file commits nothing.
 
@@ -22,9 +22,10 @@ from typing import Any
 
 import polars as pl
 
+from core.settings import PipelineSettings
 from ingestion.batches import WATERMARK_OVERLAP
 from ingestion.contract import CASE, HOTLINE_REQUEST, Entity
-from ingestion.disputes_api import (
+from ingestion.disputes.api import (
     ENDPOINTS,
     MAX_LIMIT,
     DisputesApi,
@@ -32,8 +33,8 @@ from ingestion.disputes_api import (
     RetryPolicy,
     since_param,
 )
-from ingestion.disputes_export import read_export
-from ingestion.disputes_records import SHAPES, Checked, RecordCollector
+from ingestion.disputes.export import read_export
+from ingestion.disputes.records import SHAPES, Checked, RecordCollector
 from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,16 @@ class DisputesLoad:
             f"DisputesLoad(export_dir={self.export_dir!r}, api_url={self.api_url!r}, "
             f"page_limit={self.page_limit}, retry={self.retry!r})"
         )
+
+
+def config_from(settings: PipelineSettings) -> DisputesLoad:
+    """The disputes load ``settings`` describe (the command line's and Dagster's)."""
+    return DisputesLoad(
+        export_dir=settings.disputes_export_dir,
+        api_url=settings.disputes_api_url,
+        api_token=settings.disputes_api_token,
+        pii_key=settings.pii_key_bytes,
+    )
 
 
 def _batch(

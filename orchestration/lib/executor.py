@@ -24,10 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 
-from ingestion.processes import process_alive, process_started
-from orchestration.raw_assets import WAREHOUSE_POOL
+from core.processes import process_alive, process_started
+from orchestration.lib.raw_assets import WAREHOUSE_POOL
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +66,19 @@ def worker_is_gone(pid: int, last_event: float) -> bool:
     return started is not None and started > last_event + 1
 
 
+def run_storage_is_local(instance: dg.DagsterInstance) -> bool:
+    """True when the instance keeps its runs in SQLite files on this machine (the default)."""
+    # Dagster's public API does not say where an instance keeps its runs, so this asks for its
+    # SQLite run storage class by its private path: the one private import of the project.
+    # tests/test_executor.py fails with a clear message when a Dagster upgrade moves it.
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+    return isinstance(instance.run_storage, SqliteRunStorage)
+
+
 def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     """Mark failed, and free the pool slots of, every unfinished run whose worker is gone."""
-    if not isinstance(instance.run_storage, SqliteRunStorage):
+    if not run_storage_is_local(instance):
         return []
     reaped = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED)):

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.crash_points import crash_point
-from ingestion.disputes_records import SURROGATE_ESCAPE, RecordCollector, unicode_text
+from core.crash_points import crash_point
+from ingestion.disputes.records import SURROGATE_ESCAPE, RecordCollector, unicode_text
 from ingestion.validation import ContractViolation
 
 logger = logging.getLogger(__name__)

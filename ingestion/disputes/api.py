@@ -22,8 +22,8 @@ from typing import Any
 
 import requests
 
-from ingestion.crash_points import crash_point
-from ingestion.disputes_records import SURROGATE_ESCAPE, unicode_text
+from core.crash_points import crash_point
+from ingestion.disputes.records import SURROGATE_ESCAPE, unicode_text
 from ingestion.validation import ContractViolation
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ Four entities, committed together in one load of source ``services``:
 - ``delivery``: one CSV per district and day, UTF-8 or GB18030, possibly revised by
   ``-rN`` files that replace every row of the earlier revisions. Every row of every new file
   is written with its ``_revision`` and ``_file_group``; the ``revisioned`` rule picks the
-  live revision, then the latest ``recorded_at``. ``ingestion.services_revisions`` measures
+  live revision, then the latest ``recorded_at``. ``ingestion.services.revisions`` measures
   revisions and resends for the report.
 - ``station_visit``: monthly xlsx workbooks with Chinese headers.
 
@@ -33,18 +33,14 @@ from typing import Any
 
 import polars as pl
 
+from core.crash_points import crash_point
+from core.settings import PipelineSettings
+from core.warehouse import LOCK_WAIT_SECONDS
 from ingestion.batches import entity_rows, latest_per_key, max_cursor, rejected_records, with_flags
 from ingestion.contract import DELIVERY, PROGRAM, STATION, STATION_VISIT, Entity
-from ingestion.crash_points import crash_point
-from ingestion.raw_store import (
-    LOCK_WAIT_SECONDS,
-    EntityBatch,
-    EntityResult,
-    RawStore,
-    beijing_now,
-)
-from ingestion.services_files import CsvText, Landing, LandingFile, read_visits, scan_landing
-from ingestion.services_revisions import REPORT_KEYS, reconcile
+from ingestion.raw_store import EntityBatch, EntityResult, RawStore, beijing_now
+from ingestion.services.files import CsvText, Landing, LandingFile, read_visits, scan_landing
+from ingestion.services.revisions import REPORT_KEYS, reconcile
 from ingestion.validation import Validated, validate
 
 logger = logging.getLogger(__name__)
@@ -61,6 +57,11 @@ class ServicesLoad:
 
     landing_dir: str
     pii_key: bytes
+
+
+def config_from(settings: PipelineSettings) -> ServicesLoad:
+    """The services load ``settings`` describe (the command line's and Dagster's)."""
+    return ServicesLoad(landing_dir=settings.services_landing_dir, pii_key=settings.pii_key_bytes)
 
 
 def _key(column: str) -> pl.Expr:

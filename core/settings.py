@@ -1,7 +1,7 @@
 """Pipeline settings: where the sources are and where the warehouse goes (``UNIONWH_*``).
 
 Free of Dagster, so the command lines (``python -m ingestion`` …) start without importing it
-(about 2 s a process); ``orchestration.resources`` builds the Dagster resources on top.
+(about 2 s a process); ``orchestration.lib.resources`` builds the Dagster resources on top.
 
 Relative paths are kept relative, i.e. they resolve against the working directory; the
 pipeline is meant to be run from the project root (``make run``, ``dagster dev``).

@@ -1,4 +1,4 @@
-"""Dagster resources over the pipeline settings (``orchestration.settings``): each reads its
+"""Dagster resources over the pipeline settings (``core.settings``): each reads its
 ``UNIONWH_*`` variable through ``dg.EnvVar`` when set."""
 
 from __future__ import annotations
@@ -10,13 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from ingestion.raw_store import RawStore
-from orchestration.settings import (  # noqa: F401 - re-exported for the definitions and tests
-    DEFAULT_DISPUTES_EXPORT_DIR,
-    DEFAULT_MEMBERSHIP_DB_URL,
-    DEFAULT_SERVICES_LANDING_DIR,
-    DEFAULT_SERVING_PATH,
-    DEFAULT_WAREHOUSE_PATH,
+from core.settings import (
     DEMO_PII_KEY,
     ENV_DISPUTES_API_TOKEN,
     ENV_DISPUTES_API_URL,
@@ -28,11 +22,11 @@ from orchestration.settings import (  # noqa: F401 - re-exported for the definit
     ENV_SERVING_PATH,
     ENV_SPARK_DIR,
     ENV_WAREHOUSE_PATH,
-    DemoPiiKeyWarning,
     PipelineSettings,
     _get,
     spark_dir,
 )
+from ingestion.raw_store import RawStore
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +68,11 @@ class PiiKeyResource(dg.ConfigurableResource):
 
     key: str
 
-    def key_bytes(self) -> bytes:
+    def checked_key(self) -> str:
+        """The key; the run's log warns when it is the public demo key."""
         if self.key == DEMO_PII_KEY:
             logger.warning("%s is not set: using the PUBLIC demo pseudonymisation key", ENV_PII_KEY)
-        return self.key.encode("utf-8")
+        return self.key
 
 
 class MembershipDatabaseResource(dg.ConfigurableResource):
@@ -94,6 +89,27 @@ class DisputesSourceResource(dg.ConfigurableResource):
 
 class ServicesLandingResource(dg.ConfigurableResource):
     landing_dir: str
+
+
+def run_settings(
+    pii: PiiKeyResource,
+    *,
+    membership_db: MembershipDatabaseResource | None = None,
+    disputes_source: DisputesSourceResource | None = None,
+    services_landing: ServicesLandingResource | None = None,
+) -> PipelineSettings:
+    """The settings a run's resources hold, for a loader's ``config_from``; the inverse of
+    ``resources_from_env``. A source whose resource is not given keeps the defaults."""
+    fields: dict[str, Any] = {"pii_key": pii.checked_key()}
+    if membership_db is not None:
+        fields["membership_db_url"] = membership_db.url
+    if disputes_source is not None:
+        fields["disputes_export_dir"] = Path(disputes_source.export_dir)
+        fields["disputes_api_url"] = disputes_source.api_url
+        fields["disputes_api_token"] = disputes_source.api_token
+    if services_landing is not None:
+        fields["services_landing_dir"] = services_landing.landing_dir
+    return PipelineSettings(**fields)
 
 
 def resources_from_env() -> dict[str, dg.ConfigurableResource]:

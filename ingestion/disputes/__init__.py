@@ -1,0 +1,7 @@
+"""Dispute & 12351 hotline system: cases and hotline requests, from its REST API (``api``) or
+its JSON-lines export (``export``), each record checked by ``records``; ``load`` is one load
+of both (``loader``)."""
+
+from ingestion.disputes.loader import ENTITIES, SOURCE, DisputesLoad, config_from, empty_rows, load
+
+__all__ = ["ENTITIES", "SOURCE", "DisputesLoad", "config_from", "empty_rows", "load"]

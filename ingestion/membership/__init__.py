@@ -1,0 +1,25 @@
+"""Membership system (relational database, any SQLAlchemy URL): unions, members, membership
+events, honors. ``load`` is one incremental load of all four (``loader``)."""
+
+from ingestion.contract import MEMBER, UNION_ORG
+from ingestion.membership.loader import (
+    ENTITIES,
+    RECONCILED_BY_KEY,
+    SOURCE,
+    MembershipLoad,
+    config_from,
+    empty_rows,
+    load,
+)
+
+__all__ = [
+    "ENTITIES",
+    "MEMBER",
+    "RECONCILED_BY_KEY",
+    "SOURCE",
+    "UNION_ORG",
+    "MembershipLoad",
+    "config_from",
+    "empty_rows",
+    "load",
+]
