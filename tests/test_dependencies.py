@@ -17,9 +17,14 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME_DIRS = ("ingestion", "quality", "serving", "orchestration", "simulator", "bench")
+_TOML = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PYPROJECT = _TOML["project"]
+# The installed packages (pyproject's package list) and bench/, which runs from the tree.
+PACKAGES = tuple(
+    p for p in _TOML["tool"]["setuptools"]["packages"]["find"]["include"] if "." not in p
+)
+RUNTIME_DIRS = (*PACKAGES, "bench")
 FIRST_PARTY = {*RUNTIME_DIRS, "tests"}
-PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
 def _name(requirement: str) -> str:
