@@ -26,7 +26,41 @@ def postgres_reachable() -> bool:
         return False
 
 
+# The suite runs on parallel workers (pytest-xdist, `--dist loadgroup` in pyproject). A
+# module's tests stay together on one worker, so that its module-scoped fixtures (a pipeline
+# run, a running `dagster dev`) are built once; a module may split itself with its own
+# `xdist_group` marks. A worker takes the next group when it is free: the groups that take
+# longest (measured with --durations on the 2-core machine) start first, so the workers
+# finish together instead of one waiting for the last long group.
+LONGEST_FIRST = (
+    "crash-chain",
+    "test_spark",
+    "crash-reruns",
+    "test_dagster_ui_runs",
+    "test_shapes",
+    "test_kpis",
+)
+
+
+def _group(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is None:
+        return item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
+
+    def rank(item: pytest.Item) -> int:
+        group = _group(item)
+        return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    if config.getoption("dist", "no") != "no":
+        items.sort(key=rank)  # stable: within a group the order of the file
     # PostgreSQL is optional for contributors; without it the postgres tests skip, not fail.
     postgres_items = [item for item in items if "postgres" in item.keywords]
     if postgres_items and not postgres_reachable() and os.environ.get("CI") == "true":
@@ -38,6 +72,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = pytest.mark.skip(reason=f"no PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}")
         for item in postgres_items:
             item.add_marker(skip)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Leave dbt_project/target/ as a pipeline run leaves it: its newest run directories only
+    (the test runs keep all of theirs while the session lasts, see pipeline.py)."""
+    if hasattr(session.config, "workerinput"):
+        return  # a worker: the controller, or the only process, prunes once at the end
+    targets = Path(__file__).resolve().parents[1] / "dbt_project" / "target"
+    if len(list(targets.glob("warehouse_dbt-*"))) > 10:
+        from orchestration.defs.dbt.assets import KEEP_DBT_TARGETS, prune_targets
+
+        prune_targets(targets, "warehouse_dbt-*", KEEP_DBT_TARGETS)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = Path(sys.executable).with_name("dagster")
 PII_KEY = "pipeline-test-key"
+KEEP_ALL_DBT_TARGETS = 1_000_000
 MATERIALIZE = ["asset", "materialize", "-m", "orchestration.definitions", "--select", "*"]
 
 
@@ -30,6 +31,10 @@ def pipeline_env(sources: Path, base: Path, **extra: str) -> dict[str, str]:
         "UNIONWH_WAREHOUSE_PATH": str(out / "warehouse.duckdb"),
         "UNIONWH_SERVING_PATH": str(out / "serving.duckdb"),
         "UNIONWH_PII_KEY": PII_KEY,
+        # Parallel workers share dbt_project/target/: a run pruning to the newest ten would
+        # delete another test's run directories while it reads them. The session prunes once
+        # at its end (conftest.py).
+        "UNIONWH_KEEP_DBT_TARGETS": str(KEEP_ALL_DBT_TARGETS),
         **extra,
     }
 

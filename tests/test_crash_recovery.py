@@ -11,6 +11,9 @@ no record lost, none doubled.
 The default test kills one run after another at every point, each re-run being the next
 crash's victim, then re-runs cleanly: one chain, as cheap as one run per point. The long
 variant (``pytest -m long``) starts each point from an empty warehouse.
+
+The chain and the re-runs of the baseline are two groups that parallel test workers run side
+by side (each builds its own baseline, one run).
 """
 
 from __future__ import annotations
@@ -75,8 +78,6 @@ class World:
         own = {
             "UNIONWH_DISPUTES_API_URL": self.api.url,
             "UNIONWH_DISPUTES_API_TOKEN": TOKEN,
-            # The personal-data scan reads the dbt target directory of every run here.
-            "UNIONWH_KEEP_DBT_TARGETS": "1000",
         }
         return pipeline_env(self.sources, base, **{**own, **extra})
 
@@ -206,6 +207,7 @@ def chain(world: World, tmp_path_factory: pytest.TempPathFactory) -> Chain:
     return Chain(base, world.run(base))
 
 
+@pytest.mark.xdist_group("crash-chain")
 def test_killed_at_every_point_then_rerun_equals_an_uninterrupted_run(
     chain: Chain, baseline: Outcome
 ) -> None:
@@ -229,6 +231,7 @@ def _run_ids(base: Path) -> list[str]:
         return [r for (r,) in con.execute("select run_id from runs order by id")]
 
 
+@pytest.mark.xdist_group("crash-chain")
 def test_no_personal_data_or_secret_in_anything_the_runs_wrote(chain: Chain, world: World) -> None:
     """Warehouse, serving file and its versions, raw Parquet and quarantine (by query), GX
     Data Docs, Dagster's event logs and compute logs, the runs' output, and dbt's target
@@ -250,6 +253,7 @@ def test_no_personal_data_or_secret_in_anything_the_runs_wrote(chain: Chain, wor
     assert findings == {}
 
 
+@pytest.mark.xdist_group("crash-reruns")
 def test_rebuild_from_raw_and_from_sources_equal_the_original(
     world: World, baseline: Outcome, tmp_path: Path
 ) -> None:
@@ -292,6 +296,7 @@ def test_rebuild_from_raw_and_from_sources_equal_the_original(
     assert outcome(tmp_path).warehouse == baseline.warehouse
 
 
+@pytest.mark.xdist_group("crash-reruns")
 def test_the_same_load_twice_gives_an_identical_warehouse(world: World, baseline: Outcome) -> None:
     done = world.run(baseline.base)
     assert succeeded(done), done.stderr[-4000:]
@@ -352,6 +357,7 @@ def _pool_intervals(home: Path) -> list[tuple[float, float, str]]:
     return sorted(spans)
 
 
+@pytest.mark.xdist_group("crash-reruns")
 def test_two_runs_at_once_are_serialised_and_readers_never_wait(
     world: World, baseline: Outcome, tmp_path: Path
 ) -> None:

@@ -1,5 +1,6 @@
 """The one cached DbtProject, its dbt executable, and a manifest that is never stale."""
 
+import fcntl
 import subprocess
 import sys
 from pathlib import Path
@@ -34,12 +35,20 @@ def ensure_manifest() -> Path:
 
     ``@dbt_assets`` read the manifest when the code location loads; parsing here means a fresh
     clone, ``dagster dev`` and ``dagster asset materialize`` all work without a build step.
+
+    Processes that load the code location at once (``dagster dev``'s code server beside a CLI
+    run, parallel test workers) parse one at a time: dbt writes the manifest in place, and a
+    process reading it while another writes it would load half a file; so even a process that
+    finds the manifest current waits until no parse is under way.
     """
     manifest = dbt_project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_input():
-        subprocess.run(
-            [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
-            cwd=DBT_PROJECT_DIR,
-            check=True,
-        )
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with (manifest.parent / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists() or manifest.stat().st_mtime < _newest_input():
+            subprocess.run(
+                [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+                cwd=DBT_PROJECT_DIR,
+                check=True,
+            )
     return manifest
