@@ -26,41 +26,33 @@ def postgres_reachable() -> bool:
         return False
 
 
-# The suite runs on parallel workers (pytest-xdist, `--dist loadgroup` in pyproject). A
+# The suite runs on parallel workers (pytest-xdist, `--dist loadfile` in pyproject): a
 # module's tests stay together on one worker, so that its module-scoped fixtures (a pipeline
-# run, a running `dagster dev`) are built once; a module may split itself with its own
-# `xdist_group` marks. A worker takes the next group when it is free: the groups that take
-# longest (measured with --durations on the 2-core machine) start first, so the workers
-# finish together instead of one waiting for the last long group.
+# run, a running `dagster dev`) are built once. A worker takes the next module when it is
+# free; the modules that take longest (measured with --durations on the 2-core machine) start
+# first, so that the workers finish together instead of one waiting for the last long module.
+# (xdist's `loadgroup` would split a module finer, but its groups are lost under pytest 9.)
 LONGEST_FIRST = (
-    "crash-chain",
+    "test_crash_recovery",
+    "test_crash_reruns",
     "test_spark",
-    "crash-reruns",
-    "test_dagster_ui_runs",
+    "test_postgres_peer",
     "test_shapes",
     "test_kpis",
+    "test_dagster_ui_runs",
+    "test_bench_run",
+    "test_empty_sources",
 )
 
 
-def _group(item: pytest.Item) -> str:
-    mark = item.get_closest_marker("xdist_group")
-    if mark is None:
-        return item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
-    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+def _rank(item: pytest.Item) -> int:
+    module = item.path.stem
+    return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(_group(item)))
-
-    def rank(item: pytest.Item) -> int:
-        group = _group(item)
-        return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
-
-    if config.getoption("dist", "no") != "no":
-        items.sort(key=rank)  # stable: within a group the order of the file
+    if hasattr(config, "workerinput"):  # a parallel worker: the collection is its schedule
+        items.sort(key=_rank)  # stable: the rest in the order of their files
     # PostgreSQL is optional for contributors; without it the postgres tests skip, not fail.
     postgres_items = [item for item in items if "postgres" in item.keywords]
     if postgres_items and not postgres_reachable() and os.environ.get("CI") == "true":

@@ -1,0 +1,167 @@
+"""Re-runs of the uninterrupted baseline (see ``test_crash_recovery.py``): the warehouse and
+the raw layer lost and rebuilt, the same load twice, two runs started at once while analysts
+read the serving file. A module of its own, so that a parallel test worker runs it beside the
+crash chain."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from crash_world import (
+    RAW_SCHEMAS,
+    Outcome,
+    World,
+    baseline,
+    open_instance,
+    outcome,
+    succeeded,
+    world,
+)
+from pipeline import DAGSTER, MATERIALIZE, ROOT
+from warehouse_fingerprint import fingerprint
+
+__all__ = ["baseline", "world"]  # fixtures
+
+
+def test_rebuild_from_raw_and_from_sources_equal_the_original(
+    world: World, baseline: Outcome, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(baseline.base / "out", out)
+    env = world.env(tmp_path)
+    raw_layer = {k: v for k, v in baseline.warehouse.items() if k.split(".")[0] in RAW_SCHEMAS}
+
+    def rebuild(origin: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ingestion", "rebuild", "--from", origin],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        loads = dict(
+            con.execute(
+                "select source, count(distinct load_id) from meta.loads group by all"
+            ).fetchall()
+        )
+    # The warehouse file is lost: its raw layer comes back from the load manifests alone.
+    (out / "warehouse.duckdb").unlink()
+    printed = rebuild("raw")
+    assert json.loads(printed)["restored_loads"] == loads
+    assert fingerprint(out / "warehouse.duckdb") == raw_layer
+    done = world.run(tmp_path)
+    assert succeeded(done), done.stderr[-4000:]
+    assert outcome(tmp_path).warehouse == baseline.warehouse
+    assert outcome(tmp_path).serving == baseline.serving
+
+    # Raw layer and warehouse are both distrusted: load every source again, old ones kept.
+    printed = rebuild("sources")
+    assert printed.count('"moved_aside"') == 2
+    assert len(list(out.glob("warehouse.replaced-*.duckdb"))) == 1
+    assert len(list(out.glob("warehouse_raw.replaced-*"))) == 1
+    done = world.run(tmp_path)
+    assert succeeded(done), done.stderr[-4000:]
+    assert outcome(tmp_path).warehouse == baseline.warehouse
+
+
+def test_the_same_load_twice_gives_an_identical_warehouse(world: World, baseline: Outcome) -> None:
+    done = world.run(baseline.base)
+    assert succeeded(done), done.stderr[-4000:]
+    again = outcome(baseline.base)
+    assert again.warehouse == baseline.warehouse
+    assert again.serving == baseline.serving
+    with duckdb.connect(str(baseline.base / "out" / "warehouse.duckdb"), read_only=True) as con:
+        second = con.execute(
+            "select sum(rows_new + rows_updated + rows_deleted + rows_quarantined) "
+            "from meta.loads where load_id in "
+            "(select max(load_id) from meta.loads group by source)"
+        ).fetchall()[0][0]
+    assert second == 0
+
+
+def _read_until(serving: Path, stop: threading.Event, tally: dict[str, int]) -> None:
+    """An analyst querying the serving file over and over, a new connection each time."""
+    while not stop.is_set():
+        try:
+            with duckdb.connect(str(serving), read_only=True) as con:
+                con.execute("select count(*), sum(value) from marts.kpi_values").fetchall()
+            tally["queries"] += 1
+        except duckdb.Error as exc:
+            tally["errors"] += 1
+            tally.setdefault("first_error", str(exc))  # type: ignore[arg-type]
+
+
+def _pool_intervals(home: Path) -> list[tuple[float, float, str]]:
+    """(start, end, run/step) of every step in the warehouse pool, from the instance."""
+    instance = open_instance(home)
+    spans = []
+    for run in instance.get_runs():
+        starts: dict[str, float] = {}
+        for record in instance.get_records_for_run(run.run_id).records:
+            entry = record.event_log_entry
+            event = entry.dagster_event
+            if event is None or event.step_key == "serving__dashboard":
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                starts[event.step_key] = entry.timestamp
+            elif event.event_type in (
+                dg.DagsterEventType.STEP_SUCCESS,
+                dg.DagsterEventType.STEP_FAILURE,
+            ):
+                spans.append((starts[event.step_key], entry.timestamp, run.run_id))
+    return sorted(spans)
+
+
+def test_two_runs_at_once_are_serialised_and_readers_never_wait(
+    world: World, baseline: Outcome, tmp_path: Path
+) -> None:
+    base = tmp_path / "busy"
+    shutil.copytree(baseline.base / "out", base / "out")
+    env = world.env(base)
+    # As `make dagster-home` does: two processes creating a new instance's databases at once
+    # leave its schedule storage with two alembic heads, unusable.
+    open_instance(base / "dagster_home")
+    serving = base / "out" / "serving.duckdb"
+    stop, tally = threading.Event(), {"queries": 0, "errors": 0}
+    readers = [threading.Thread(target=_read_until, args=(serving, stop, tally)) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    started = time.monotonic()
+    try:
+        runs = [
+            subprocess.Popen(
+                [str(DAGSTER), *MATERIALIZE],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [run.communicate(timeout=900) for run in runs]
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    elapsed = time.monotonic() - started
+    for run, (_, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0 and "RUN_SUCCESS" in err, err[-4000:]
+    assert tally["errors"] == 0, tally
+    assert tally["queries"] > 50
+    spans = _pool_intervals(base / "dagster_home")
+    assert len({run for _, _, run in spans}) == 2
+    # No two warehouse steps of the two runs ever ran at the same time.
+    for (_, end, _), (start, _, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end
+    assert outcome(base).warehouse == baseline.warehouse
+    print(f"two concurrent runs in {elapsed:.0f} s; {tally['queries']} reader queries, 0 errors")
