@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,15 +35,18 @@ def postgres_reachable() -> bool:
 # first, so that the workers finish together instead of one waiting for the last long module.
 # (xdist's `loadgroup` would split a module finer, but its groups are lost under pytest 9.)
 LONGEST_FIRST = (
-    "test_crash_recovery",
+    "test_crash_chain_late",
     "test_crash_reruns",
+    "test_crash_recovery",
     "test_spark",
-    "test_postgres_peer",
     "test_shapes",
-    "test_kpis",
     "test_dagster_ui_runs",
-    "test_bench_run",
+    "test_postgres_peer",
+    "test_kpis",
     "test_empty_sources",
+    "test_bench_run",
+    "test_serving_readers",
+    "test_simulator_shapes",
 )
 
 
@@ -91,6 +96,29 @@ DEMO_SCALE = 0.01
 DEMO_SEED = 42
 
 
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Any]
+) -> tuple[Path, Any]:
+    """``folder`` and what ``build(folder)`` returned (JSON), built once per test session
+    however many parallel workers ask: the first builds into ``folder`` while the others
+    wait, then all read it. A session fixture alone would be built once per worker: each of
+    the four would run the demo pipeline. What is built here is read-only for the tests that
+    share it.
+
+    A build that fails leaves nothing behind: the next worker that asks builds again."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's temporary directory, above every worker's own
+    folder, value = root / f"once-{name}", root / f"once-{name}.json"
+    with (root / f"once-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not value.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            value.write_text(json.dumps(build(folder)), encoding="utf-8")
+    return folder, json.loads(value.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="session")
 def demo_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The simulator's demo sources (scale 0.01, seed 42), generated once per session.
@@ -99,9 +127,10 @@ def demo_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     from simulator.generate import generate
 
-    out = tmp_path_factory.mktemp("demo-sources")
-    generate(out, DEMO_SCALE, DEMO_SEED, quiet=True)
-    return out
+    def build(out: Path) -> None:
+        generate(out, DEMO_SCALE, DEMO_SEED, quiet=True)
+
+    return built_once(tmp_path_factory, "demo-sources", build)[0]
 
 
 @pytest.fixture(scope="session")
@@ -141,11 +170,17 @@ def postgres_database() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pipeline_run(demo_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The contract's run over the demo sources, once per session (``built_once``).
+    Read-only: a test that changes the warehouse works on a copy."""
     from pipeline import materialize
 
-    base = tmp_path_factory.mktemp("pipeline")
-    done = materialize(demo_sources, base)
-    return {"base": base, "out": base / "out", "done": done}
+    def build(base: Path) -> dict[str, Any]:
+        done = materialize(demo_sources, base)
+        return {"args": done.args, "stdout": done.stdout, "stderr": done.stderr}
+
+    base, done = built_once(tmp_path_factory, "pipeline", build)
+    completed = subprocess.CompletedProcess(done["args"], 0, done["stdout"], done["stderr"])
+    return {"base": base, "out": base / "out", "done": completed}
 
 
 # The relations the quality suites read, copied as plain tables so a test can damage them.
