@@ -129,16 +129,19 @@ def external_resources(text: str) -> list[str]:
     return [next(url for url in found if url) for found in _RESOURCE.findall(text)]
 
 
-def make_offline(site: Path) -> int:
+def make_offline(site: Path, since: float | None = None) -> int:
     """Make the Data Docs ``site`` GX has just built self-contained; returns how many pages
-    (HTML and CSS) it checked. Raises ``ExternalResourceError`` naming each page and URL
+    (HTML and CSS) it checked: all, or those written at or after ``since`` (epoch seconds),
+    when GX rendered only some. Raises ``ExternalResourceError`` naming each page and URL
     that still loads from outside."""
     vendor = site / VENDOR
     copytree(ASSETS, vendor, dirs_exist_ok=True)
     pages = [
         p
         for p in sorted(site.rglob("*"))
-        if p.suffix in {".html", ".css"} and not p.is_relative_to(vendor)
+        if p.suffix in {".html", ".css"}
+        and not p.is_relative_to(vendor)
+        and (since is None or p.stat().st_mtime >= since)
     ]
     leaks: list[str] = []
     for page in pages:

@@ -209,35 +209,62 @@ class GxWorkspace:
             mostly=float(kwargs.get("mostly") or 1.0),
         )
 
+    @property
+    def site(self) -> Path:
+        return self.root / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+    @property
+    def _results(self) -> Path:
+        return self.root / "gx" / "uncommitted" / "validations"
+
+    def result_keys(self) -> set[Any]:
+        """The identifiers of every stored validation result."""
+        return set(self.context.validation_results_store.list_keys())
+
     def prune_results(self, keep: int = KEEP_RESULTS) -> None:
-        """Keep only the newest ``keep`` stored runs of each suite."""
-        store = self.root / "gx" / "uncommitted" / "validations"
+        """Keep only the newest ``keep`` stored runs of each suite; a pruned run's Data Docs
+        page goes with it."""
         by_suite: dict[str, list[Path]] = {}
-        for result in store.rglob("*.json"):
+        for result in self._results.rglob("*.json"):
             by_suite.setdefault(result.name, []).append(result)
         for results in by_suite.values():
             results.sort(key=lambda p: p.stat().st_mtime, reverse=True)
             for old in results[keep:]:
+                page = self.site / "validations" / old.relative_to(self._results)
+                page.with_suffix(".html").unlink(missing_ok=True)
                 old.unlink()
                 # drop the run's now-empty directories up to the store
                 parent = old.parent
-                while parent != store and not any(parent.iterdir()):
+                while parent != self._results and not any(parent.iterdir()):
                     parent.rmdir()
                     parent = parent.parent
 
-    def build_docs(self) -> Path:
-        """Rebuild the Data Docs site from the stored results; returns its index page."""
+    def build_docs(self, new_results: Iterable[Any] | None = None) -> Path:
+        """Bring the Data Docs site up to date with the stored results; returns its index
+        page. With ``new_results`` (the identifiers of the results stored since the site was
+        last built), only their pages, their suites' pages and the index are rendered: GX
+        renders every stored result otherwise, up to ``KEEP_RESULTS`` per suite, which took
+        most of a run's check time. Without, or before the site exists, all are rendered."""
         self.prune_results()
-        site = self.root / "gx" / "uncommitted" / "data_docs" / "local_site"
-        shutil.rmtree(site, ignore_errors=True)  # drop pages of pruned results
-        self.context.build_data_docs()
+        # Pages written from here on: the file clock may lag time.time() by a tick, and a
+        # page checked twice is left as it is.
+        since: float | None = time.time() - 1
+        if new_results is None or not (self.site / "index.html").exists():
+            since = None
+            shutil.rmtree(self.site, ignore_errors=True)
+            self.context.build_data_docs()
+        else:
+            kept = self.result_keys()
+            pages = [key for key in new_results if key in kept]
+            suites = {key.expectation_suite_identifier for key in pages}
+            self.context.build_data_docs(resource_identifiers=[*pages, *suites])
         try:
-            make_offline(site)  # vendored assets instead of CDNs
+            make_offline(self.site, since=since)  # vendored assets instead of CDNs
         except ExternalResourceError:
             # The docs only show results; they protect no published figure, so a page that
             # still calls out is reported, never a reason to fail the checks.
             logger.exception("Data Docs are not self-contained")
-        return site / "index.html"
+        return self.site / "index.html"
 
 
 def run_suites(
@@ -250,6 +277,7 @@ def run_suites(
     """Validate ``suites`` against the warehouse (opened read-only) and rebuild Data Docs."""
     thresholds = thresholds or load_thresholds()
     workspace = GxWorkspace(quality_dir(warehouse))
+    stored = workspace.result_keys()
     outcomes = []
     with connect(warehouse, read_only=True) as con:
         for suite in suites:
@@ -264,5 +292,5 @@ def run_suites(
             outcomes.append(outcome)
             crash_point("quality.suite")
     if build_docs:
-        workspace.build_docs()
+        workspace.build_docs(new_results=workspace.result_keys() - stored)
     return outcomes

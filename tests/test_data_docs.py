@@ -22,7 +22,7 @@ from quality.data_docs import (
     local_path,
     make_offline,
 )
-from quality.gx_runner import docs_index
+from quality.gx_runner import KEEP_RESULTS, GxWorkspace, docs_index, quality_dir, run_suites
 from quality.mart_suites import mart_suites
 from quality.raw_suites import raw_suites
 
@@ -257,3 +257,31 @@ def test_data_docs_render_offline_in_chromium(pipeline_run: dict, tmp_path: Path
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 50_000  # a blank page compresses to a few KB; the table does not
+
+
+def _site(site: Path) -> dict[str, list[str]]:
+    """Every page of a Data Docs site, with the pages it links to."""
+    return {
+        page.relative_to(site).as_posix(): sorted(
+            set(re.findall(r'href="([^"]+\.html)"', page.read_text(encoding="utf-8")))
+        )
+        for page in site.rglob("*.html")
+    }
+
+
+def test_a_site_rendered_run_by_run_equals_one_rendered_whole(quality_copy: Path) -> None:
+    """Each check run renders only its own results' pages (``build_docs(new_results=...)``);
+    after more runs than results are kept, the site holds the pages, links and offline
+    assets that rendering every stored result at once gives."""
+    suites = raw_suites()[:2]
+    for _ in range(KEEP_RESULTS + 1):
+        run_suites(quality_copy, suites)
+    workspace = GxWorkspace(quality_dir(quality_copy))
+    by_run = _site(workspace.site)
+    validations = [page for page in by_run if page.startswith("validations/")]
+    assert len(validations) == len(suites) * KEEP_RESULTS  # the oldest run's pages pruned
+    written = {page: page.read_bytes() for page in workspace.site.rglob("*.html")}
+    make_offline(workspace.site)
+    assert {page: page.read_bytes() for page in written} == written  # all already offline
+    workspace.build_docs()  # everything rendered at once
+    assert _site(workspace.site) == by_run
