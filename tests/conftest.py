@@ -101,8 +101,8 @@ def built_once(
 ) -> tuple[Path, Any]:
     """``folder`` and what ``build(folder)`` returned (JSON), built once per test session
     however many parallel workers ask: the first builds into ``folder`` while the others
-    wait, then all read it. A session fixture alone would be built once per worker: each of
-    the four would run the demo pipeline. What is built here is read-only for the tests that
+    wait, then all read it. A session fixture alone would be built once per worker: every
+    worker would run the demo pipeline. What is built here is read-only for the tests that
     share it.
 
     A build that fails leaves nothing behind: the next worker that asks builds again."""
