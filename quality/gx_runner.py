@@ -246,15 +246,15 @@ class GxWorkspace:
         renders every stored result otherwise, up to ``KEEP_RESULTS`` per suite, which took
         most of a run's check time. Without, or before the site exists, all are rendered."""
         self.prune_results()
-        # Pages written from here on: the file clock may lag time.time() by a tick, and a
-        # page checked twice is left as it is.
-        since: float | None = time.time() - 1
+        since = None
         if new_results is None or not (self.site / "index.html").exists():
-            since = None
             shutil.rmtree(self.site, ignore_errors=True)
             self.context.build_data_docs()
         else:
-            kept = self.result_keys()
+            # Pages written from here on: the file clock may lag time.time() by a tick, and
+            # a page checked twice is left as it is.
+            since = time.time() - 1
+            kept = self.result_keys()  # a run in more chunks than are kept lost its oldest
             pages = [key for key in new_results if key in kept]
             suites = {key.expectation_suite_identifier for key in pages}
             self.context.build_data_docs(resource_identifiers=[*pages, *suites])

@@ -36,4 +36,4 @@ def test_killed_at_every_late_point_then_rerun_equals_an_uninterrupted_run(
 def test_no_personal_data_or_secret_in_anything_the_late_runs_wrote(
     chain: Chain, world: World
 ) -> None:
-    assert_no_personal_data_or_secret(chain, world, killed_before_dbt=0)
+    assert_no_personal_data_or_secret(chain, world)
