@@ -59,3 +59,41 @@
     ) as deletions
         on sequenced.{{ key }} = deletions.{{ key }}
 {%- endmacro %}
+
+{#-
+    The CTEs of an incremental SCD2 history (replace_keys on `key`), each followed by a
+    comma, ending with `versioned` (scd2_versions' select). A full build versions all of
+    `versions` and `current`; an incremental run only the keys of entity `entity` of source
+    `source` that `loads` wrote a version of or tombstoned (CTE `revisited`, whose markers
+    replace_keys_final adds), with every version of each such key. `incremental` is the
+    model's is_incremental() (a unit test's override of it reaches the model, not macros).
+-#}
+{% macro scd2_versions_ctes(versions, current, key, source, entity, loads, incremental) -%}
+    {%- if incremental %}
+    deletions as (
+        select * from {{ ref('stg_services__deletions') }}
+    ),
+
+    revisited as (
+        {{ loaded_keys(versions, 'deletions', key, source, entity, loads) }}
+    ),
+
+    revisited_versions as (
+        select * from {{ versions }}
+        where {{ key }} in (select revisited.{{ key }} from revisited)
+    ),
+
+    revisited_current as (
+        select * from {{ current }}
+        where {{ key }} in (select revisited.{{ key }} from revisited)
+    ),
+
+    versioned as (
+        {{ scd2_versions('revisited_versions', 'revisited_current', key) }}
+    ),
+    {%- else %}
+    versioned as (
+        {{ scd2_versions(versions, current, key) }}
+    ),
+    {%- endif %}
+{%- endmacro %}

@@ -4,8 +4,17 @@
 -- back to 1900-01-01), valid_to the next version's updated_at, the load that noticed a hard
 -- delete (deleted_at) for the last version of a deleted member, or 9999-12-31 while current.
 -- Versions with equal updated_at collapse to the one committed last, as in
--- raw.member_current. Pseudonymous: no ID-number or phone pseudonyms, only validity flags;
--- age is as of the build date.
+-- raw.member_current. Pseudonymous: no ID-number or phone pseudonyms, only validity flags.
+-- The birth date stays (not an age: a stored age would go stale in rows an incremental run
+-- does not revisit); dim_member derives the age band as of its build date.
+--
+-- Incremental (replace_keys on member_id): a run recomputes the whole history of every
+-- member a load it has not processed wrote a version of or tombstoned, and replaces it.
+
+-- depends_on: {{ ref('stg_services__deletions') }} (read by incremental runs only)
+
+{{ replace_keys_config('member_id', ['membership']) }}
+{%- set loads = unseen_loads(['membership']) %}
 
 with
 
@@ -17,11 +26,12 @@ members as (
     select * from {{ ref('base_membership__members') }}
 ),
 
-versioned as (
-    {{ scd2_versions('member_versions', 'members', 'member_id') }}
-),
+{{ scd2_versions_ctes(
+    'member_versions', 'members', 'member_id', 'membership', 'member', loads,
+    is_incremental()
+) }}
 
-final as (
+historized as (
     select
         member_id,
         version_number,
@@ -33,8 +43,8 @@ final as (
         union_id,
         id_type,
         gender,
+        birth_date,
         birth_year,
-        age_band,
         ethnicity_code,
         education,
         hukou_type,
@@ -53,6 +63,8 @@ final as (
         updated_at,
         load_id
     from versioned
-)
+),
+
+{{ replace_keys_final('historized', 'member_id', is_incremental()) }}
 
 select * from final

@@ -4,6 +4,14 @@
 -- valid_to the next version's updated_at, the load that noticed a hard delete (deleted_at)
 -- for the last version of a deleted union, or 9999-12-31 while current. Versions with equal
 -- updated_at collapse to the one committed last, as in raw.union_org_current.
+--
+-- Incremental (replace_keys on union_id): a run recomputes the whole history of every union
+-- a load it has not processed wrote a version of or tombstoned, and replaces it.
+
+-- depends_on: {{ ref('stg_services__deletions') }} (read by incremental runs only)
+
+{{ replace_keys_config('union_id', ['membership']) }}
+{%- set loads = unseen_loads(['membership']) %}
 
 with
 
@@ -15,11 +23,12 @@ unions as (
     select * from {{ ref('base_membership__unions') }}
 ),
 
-versioned as (
-    {{ scd2_versions('union_versions', 'unions', 'union_id') }}
-),
+{{ scd2_versions_ctes(
+    'union_versions', 'unions', 'union_id', 'membership', 'union_org', loads,
+    is_incremental()
+) }}
 
-final as (
+historized as (
     select
         union_id,
         version_number,
@@ -46,6 +55,8 @@ final as (
         updated_at,
         load_id
     from versioned
-)
+),
+
+{{ replace_keys_final('historized', 'union_id', is_incremental()) }}
 
 select * from final

@@ -35,7 +35,7 @@ labelled as (
         genders.label_zh as gender_label_zh,
         genders.label_en as gender_label_en,
         member_versions.birth_year,
-        member_versions.age_band,
+        {{ age_band(age_years('member_versions.birth_date')) }} as age_band,
         member_versions.ethnicity_code,
         ethnicities.name_zh as ethnicity_name_zh,
         ethnicities.name_en as ethnicity_name_en,

@@ -3,6 +3,18 @@
 -- the event date (valid_from < event_date + 1 day <= valid_to); a natural key with no version
 -- then links to the "unknown" row. district_code is that of the event's own union as the
 -- source knows it now (KPIS.md: new_members), 'UNKNOWN' when the union is not known.
+--
+-- Incremental (replace_keys on event_id): a run recomputes each event that a load it has not
+-- processed wrote or deleted, and each event of a member or union (own or counterpart) such
+-- a load changed: their versions, hence the keys in effect at the event, and the union's
+-- district may have moved.
+
+-- depends_on: {{ ref('stg_services__deletions') }}
+-- depends_on: {{ ref('stg_membership__member_versions') }}
+-- depends_on: {{ ref('stg_membership__union_versions') }}
+
+{{ replace_keys_config('event_id', ['membership']) }}
+{%- set loads = unseen_loads(['membership']) %}
 
 with
 
@@ -26,14 +38,44 @@ known_districts as (
     {{ known_rows('dim_district') }}
 ),
 
+{% if is_incremental() %}
+
+    {{ membership_changes_ctes(loads) }}
+
+    revisited as (
+        select event_id from loaded_events
+        union
+        select event_id from tombstoned_events
+        union
+        select event_id
+        from events
+        where
+            member_id in (select changed_members.member_id from changed_members)
+            or union_id in (select changed_unions.union_id from changed_unions)
+            or counterpart_union_id in (select changed_unions.union_id from changed_unions)
+    ),
+
+    revisited_events as (
+        select * from events
+        where event_id in (select revisited.event_id from revisited)
+    ),
+
+{% else %}
+
+    revisited_events as (
+        select * from events
+    ),
+
+{% endif %}
+
 dated_events as (
     select
         *,
         cast(event_date as timestamp) + interval '1 day' as as_of
-    from events
+    from revisited_events
 ),
 
-final as (
+linked as (
     select
         dated_events.event_id,
         dated_events.event_date,
@@ -78,6 +120,8 @@ final as (
         on dated_events.union_id = unions.union_id
     left join known_districts
         on unions.district_code = known_districts.district_code
-)
+),
+
+{{ replace_keys_final('linked', 'event_id', is_incremental()) }}
 
 select * from final

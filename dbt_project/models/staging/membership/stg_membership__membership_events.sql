@@ -28,6 +28,7 @@ renamed as (
         channel as join_channel,
         employment_form,
         recorded_at,
+        _load_id as load_id,
         _loaded_at as loaded_at,
         employment_form = 'NEW_FORM' as is_new_form,
         event_type in (

@@ -1,0 +1,158 @@
+{#-
+    Which raw loads an incremental model has not processed yet, and the record that it has.
+
+    A model built from a source's loads keeps, in meta.model_loads, one row per load it has
+    processed (model_name, load_id). An incremental run revisits only the keys those
+    unprocessed loads wrote or tombstoned (unseen_loads, load_filter) and its post-hook
+    records them (record_loads), in the transaction that merges the model's rows: a run that
+    dies before its commit leaves neither, so the next run revisits the same loads, and a load
+    processed twice is harmless (the model replaces whole keys). A load is known by its id,
+    not by a time watermark, so a load committed out of time order is still seen.
+
+    Both queries run while dbt holds the DuckDB file, which no other process can then write:
+    the loads listed when the model compiles are the loads recorded when its hook runs. The
+    load ids are inlined as literals, so a filter on load_id prunes the raw layer's per-load
+    Parquet files by their statistics.
+
+    DuckDB only: the PostgreSQL peer is a copy of the raw layer without the load log, and
+    Spark's Parquet tables have no DELETE; there these models are tables (incremental_config).
+-#}
+
+{#- The table of processed loads, created by the project's on-run-start hook (once, before
+    models build in parallel: two threads creating it at once conflict). -#}
+{% macro ensure_model_loads() -%}
+    {%- if target.type == 'duckdb' -%}
+        create schema if not exists meta;
+        create table if not exists meta.model_loads (
+            model_name varchar not null,
+            load_id varchar not null,
+            recorded_at timestamp not null
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The ids of the loads of `sources` (source system names) that `this` model has not
+    processed, oldest first; [] while parsing and in a unit test (which has no `this`). -#}
+{% macro unseen_loads(sources) -%}
+    {%- if not execute or target.type != 'duckdb' or this is none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set recorded = adapter.get_relation(this.database, 'meta', 'model_loads') -%}
+    {%- set query -%}
+        select distinct load_id
+        from meta.loads
+        where
+            source in ({{ quoted_list(sources) }})
+            {%- if recorded is not none %}
+            and load_id not in (
+                select load_id from meta.model_loads
+                where model_name = '{{ this.identifier }}'
+            )
+            {%- endif %}
+        order by load_id
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- A predicate: `column` is one of `loads` (load ids); false when there are none. -#}
+{% macro load_filter(column, loads) -%}
+    {%- if loads | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in ({{ quoted_list(loads) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The post-hook of a model built by loads: record every load of `sources` as processed by
+    `this`. A full refresh forgets what was recorded first (it reprocesses every load). -#}
+{% macro record_loads(sources) -%}
+    {%- if target.type == 'duckdb' -%}
+        {%- if not is_incremental() -%}
+            delete from meta.model_loads where model_name = '{{ this.identifier }}';
+        {%- endif %}
+        insert into meta.model_loads (model_name, load_id, recorded_at)
+        select distinct '{{ this.identifier }}', load_id, current_timestamp
+        from meta.loads
+        where
+            source in ({{ quoted_list(sources) }})
+            and load_id not in (
+                select load_id from meta.model_loads
+                where model_name = '{{ this.identifier }}'
+            )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro quoted_list(values) -%}
+    {%- for value in values -%}
+        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- The keys (column `key`) of entity `entity` of source `source` that `loads` wrote a version
+    of (in `versions`, the staged history with load_id) or tombstoned (in `deletions`,
+    stg_services__deletions). Renders a select (use it as a CTE body). -#}
+{% macro loaded_keys(versions, deletions, key, source, entity, loads) -%}
+    select {{ key }}
+    from {{ versions }}
+    where {{ load_filter('load_id', loads) }}
+    union
+    select record_key as {{ key }}
+    from {{ deletions }}
+    where
+        source_name = '{{ source }}'
+        and entity_name = '{{ entity }}'
+        and {{ load_filter('load_id', loads) }}
+{%- endmacro %}
+
+{#-
+    The CTEs (each followed by a comma) of what `loads` changed in the membership system, for
+    the models that join events to members and unions: loaded_events (event_id, member_id,
+    union_id, counterpart_union_id of every event whose live version a load wrote; CTE
+    `events` is stg_membership__membership_events), tombstoned_events (event_id),
+    changed_members and changed_unions (member_id / union_id a load wrote a version of or
+    tombstoned).
+-#}
+{% macro membership_changes_ctes(loads) -%}
+    deletions as (
+        select * from {{ ref('stg_services__deletions') }}
+    ),
+
+    member_version_history as (
+        select * from {{ ref('stg_membership__member_versions') }}
+    ),
+
+    union_version_history as (
+        select * from {{ ref('stg_membership__union_versions') }}
+    ),
+
+    loaded_events as (
+        select
+            event_id,
+            member_id,
+            union_id,
+            counterpart_union_id
+        from events
+        where {{ load_filter('load_id', loads) }}
+    ),
+
+    tombstoned_events as (
+        select record_key as event_id
+        from deletions
+        where
+            source_name = 'membership'
+            and entity_name = 'membership_event'
+            and {{ load_filter('load_id', loads) }}
+    ),
+
+    changed_members as (
+        {{ loaded_keys(
+            'member_version_history', 'deletions', 'member_id', 'membership', 'member', loads
+        ) }}
+    ),
+
+    changed_unions as (
+        {{ loaded_keys(
+            'union_version_history', 'deletions', 'union_id', 'membership', 'union_org', loads
+        ) }}
+    ),
+{%- endmacro %}
