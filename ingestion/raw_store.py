@@ -19,12 +19,16 @@ committed load has one: ``restore_from_raw`` rebuilds ``meta`` and every view of
 broken warehouse file from the raw directory alone (``python -m ingestion rebuild``). The
 manifests, that restore and the removal of orphan files live in ``ingestion.raw_recovery``.
 
-Views in the warehouse file:
-- ``raw.<entity>``: every committed version (history; ``_load_id``, ``_loaded_at``,
+Views and tables in the warehouse file:
+- ``raw.<entity>`` (view): every committed version (history; ``_load_id``, ``_loaded_at``,
   ``_source_file``, ``_source_line``, ``_record_key``, ``_row_hash``, ``_quality_flags``).
-- ``raw.<entity>_current``: the reconciled current state, one row per key, with
+- ``raw.<entity>_current`` (table): the reconciled current state, one row per key, with
   ``_is_deleted``/``_deleted_at`` (``ingestion.raw_views``: the rule per entity, one SQL
-  text for DuckDB, the PostgreSQL peer and Spark).
+  text for DuckDB, the PostgreSQL peer and Spark). A load's commit reconciles again only the
+  keys it changed and replaces their rows, so its cost follows the load, and every reader
+  (dbt, the checks, the next load) scans a table instead of reconciling the whole history;
+  it is rebuilt whole on a restore, for a snapshot entity, and when the history gains a
+  column.
 - ``raw.deletions``, ``quarantine.records``: tombstones and rejected records of all sources.
 
 Every entity has both views from the first load of any source on (``RawStore.ensure``), even
@@ -56,8 +60,8 @@ from ingestion.raw_recovery import (
     restore_from_raw,
     write_manifest,
 )
-from ingestion.raw_views import current_view_sql
-from ingestion.sql_literals import sql_ident, sql_list
+from ingestion.raw_views import CURRENT_RULES, current_view_sql
+from ingestion.sql_literals import sql_ident, sql_list, sql_string
 
 logger = logging.getLogger(__name__)
 
@@ -304,9 +308,10 @@ class RawStore:
             try:
                 for plan in plans:
                     self._record(con, source, load_id, loaded_at, plan)
-                for plan in plans:
-                    self._rebuild_entity_views(con, plan.batch.entity)
+                # The deletions first: the current tables join this load's tombstones.
                 self._rebuild_shared_views(con)
+                for plan in plans:
+                    self._rebuild_entity_views(con, plan.batch.entity, load_id)
                 write_manifest(self, con, source, load_id)
                 crash_point("raw.recorded")
                 con.commit()
@@ -506,7 +511,12 @@ class RawStore:
             if f"{entity.name}_current" not in present or not self._data_files(con, entity):
                 self._rebuild_entity_views(con, entity)
 
-    def _rebuild_entity_views(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    def _rebuild_entity_views(
+        self, con: duckdb.DuckDBPyConnection, entity: Entity, load_id: str | None = None
+    ) -> None:
+        """``raw.<entity>`` over the committed files, and ``raw.<entity>_current``: with
+        ``load_id`` (a load being committed) only the keys that load changed are reconciled
+        again and replaced, otherwise the whole table is rebuilt from the history."""
         files = self._data_files(con, entity)
         if files:
             body = f"select * from read_parquet({sql_list(files)}, union_by_name = true)"
@@ -514,16 +524,41 @@ class RawStore:
             body = _empty_history_sql(con, entity)
         con.execute(f"create or replace view raw.{entity.name} as {body}")
         columns = [r[0] for r in con.execute(f"describe raw.{entity.name}").fetchall()]
+        current = f"raw.{entity.name}_current"
+        if load_id is None or not self._current_matches(con, entity, columns):
+            if _table_type(con, f"{entity.name}_current") == "VIEW":  # an older warehouse's
+                con.execute(f"drop view {current}")
+            con.execute(f"create or replace table {current} as {current_view_sql(entity, columns)}")
+            return
+        keys = _changed_keys_sql(entity, load_id)
+        con.execute(f"delete from {current} where _record_key in ({keys})")
         con.execute(
-            f"create or replace view raw.{entity.name}_current as "
-            f"{current_view_sql(entity, columns)}"
+            f"insert into {current} by name {current_view_sql(entity, columns, keys=keys)}"
         )
 
+    @staticmethod
+    def _current_matches(
+        con: duckdb.DuckDBPyConnection, entity: Entity, columns: list[str]
+    ) -> bool:
+        """Whether ``raw.<entity>_current`` is a table with the history's columns, so a load
+        may update it key by key (a snapshot's every key changes with each load; a new
+        column, or a warehouse from when the current state was a view, needs a rebuild)."""
+        name = f"{entity.name}_current"
+        if CURRENT_RULES[entity.name] == "snapshot" or _table_type(con, name) != "BASE TABLE":
+            return False
+        found = con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+            [name],
+        ).fetchall()
+        return [c for (c,) in found] == [*columns, "_is_deleted", "_deleted_at"]
+
     def rebuild_views(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Every view, over the files ``meta.loads`` names, in the caller's transaction."""
+        """Every view and current table, over the files ``meta.loads`` names, in the
+        caller's transaction."""
+        self._rebuild_shared_views(con)
         for entity in ENTITIES.values():
             self._rebuild_entity_views(con, entity)
-        self._rebuild_shared_views(con)
 
     def _rebuild_shared_views(self, con: duckdb.DuckDBPyConnection) -> None:
         for view, column, schema in (
@@ -547,6 +582,35 @@ class RawStore:
         """Rebuild a new warehouse file from the raw directory's load manifests; returns
         loads per source (``ingestion.raw_recovery.restore_from_raw``)."""
         return restore_from_raw(self)
+
+
+def _table_type(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """``BASE TABLE`` or ``VIEW`` for ``raw.<name>``, None when there is no such relation."""
+    found = con.execute(
+        "select table_type from information_schema.tables "
+        "where table_schema = 'raw' and table_name = ?",
+        [name],
+    ).fetchall()
+    return str(found[0][0]) if found else None
+
+
+def _changed_keys_sql(entity: Entity, load_id: str) -> str:
+    """A select of the record keys whose current row load ``load_id`` may have changed: the
+    keys it stored a version of or tombstoned and, for a revisioned entity, every key stored
+    in a file group it wrote a revision of (a revision withdraws the rows it leaves out)."""
+    load = sql_string(load_id)
+    history = f"raw.{entity.name}"
+    keys = (
+        f"select _record_key from {history} where _load_id = {load} "
+        f"union select record_key from raw.deletions where _load_id = {load} "
+        f"and source = {sql_string(entity.source)} and entity = {sql_string(entity.name)}"
+    )
+    if CURRENT_RULES[entity.name] == "revisioned":
+        keys += (
+            f" union select _record_key from {history} where _file_group in "
+            f"(select _file_group from {history} where _load_id = {load})"
+        )
+    return keys
 
 
 def _empty_history_sql(con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
