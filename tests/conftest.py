@@ -43,6 +43,7 @@ LONGEST_FIRST = (
     "test_dagster_ui_runs",
     "test_postgres_peer",
     "test_kpis",
+    "test_incremental_equivalence",
     "test_empty_sources",
     "test_bench_run",
     "test_serving_readers",
