@@ -532,9 +532,7 @@ class RawStore:
             return
         keys = _changed_keys_sql(entity, load_id)
         con.execute(f"delete from {current} where _record_key in ({keys})")
-        con.execute(
-            f"insert into {current} by name {current_view_sql(entity, columns, keys=keys)}"
-        )
+        con.execute(f"insert into {current} by name {current_view_sql(entity, columns, keys=keys)}")
 
     @staticmethod
     def _current_matches(

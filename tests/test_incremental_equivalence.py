@@ -103,10 +103,20 @@ def test_incremental_warehouse_after_five_days_equals_a_full_refresh(tmp_path: P
         ).fetchone()[0]
         recorded = dict(
             con.execute(
-                "select model_name, count(*) from meta.model_loads group by model_name"
+                "select model_name, count(*) from meta.model_loads "
+                "where load_id not like 'model:%' and load_id not like 'seed:%' "
+                "group by model_name"
             ).fetchall()
         )
         events = con.execute("select count(*) from marts.fct_membership_events").fetchone()[0]
+        # Each model's SQL and the seeds upstream of it (the event fact's labels) are recorded.
+        definitions = dict(
+            con.execute(
+                "select model_name, list(split_part(load_id, ':', 2) order by load_id) "
+                "from meta.model_loads where load_id like 'seed:%' group by model_name"
+            ).fetchall()
+        )
     assert membership == 1 + DAYS and loads == 3 * (1 + DAYS)
     assert recorded == dict.fromkeys(BY_LOADS, membership)
     assert events > 1_000
+    assert "enumerations" in definitions["fct_membership_events"]

@@ -32,26 +32,69 @@
 {%- endmacro %}
 
 {#- The ids of the loads of `sources` (source system names) that `this` model has not
-    processed, oldest first; [] while parsing and in a unit test (which has no `this`). -#}
+    processed, oldest first; [] while parsing and in a unit test (which has no `this`). When
+    the model's definition changed since it last ran (definition_versions), every load of
+    `sources`: the model then recomputes every key. -#}
 {% macro unseen_loads(sources) -%}
     {%- if not execute or target.type != 'duckdb' or this is none -%}
         {{ return([]) }}
     {%- endif -%}
     {%- set recorded = adapter.get_relation(this.database, 'meta', 'model_loads') -%}
+    {%- set processed = [] -%}
+    {%- if recorded is not none -%}
+        {%- set query -%}
+            select load_id from meta.model_loads where model_name = '{{ this.identifier }}'
+        {%- endset -%}
+        {%- set processed = run_query(query).columns[0].values() | list -%}
+    {%- endif -%}
+    {%- set redefined = [] -%}
+    {%- for version in definition_versions() if version not in processed -%}
+        {%- do redefined.append(version) -%}
+    {%- endfor -%}
     {%- set query -%}
         select distinct load_id
         from meta.loads
-        where
-            source in ({{ quoted_list(sources) }})
-            {%- if recorded is not none %}
-            and load_id not in (
-                select load_id from meta.model_loads
-                where model_name = '{{ this.identifier }}'
-            )
-            {%- endif %}
+        where source in ({{ quoted_list(sources) }})
         order by load_id
     {%- endset -%}
-    {{ return(run_query(query).columns[0].values() | list) }}
+    {%- set loads = run_query(query).columns[0].values() | list -%}
+    {%- if redefined -%}
+        {{ return(loads) }}
+    {%- endif -%}
+    {{ return(loads | reject('in', processed) | list) }}
+{%- endmacro %}
+
+{#-
+    The versions of what a model's rows are computed by, besides the loads: its own SQL
+    (`model:<checksum>`) and every seed upstream of it (`seed:<name>:<checksum>`, e.g. the
+    labels of the enumerations). Recorded with the loads; a version not recorded yet means
+    rows built before were computed otherwise, and the model recomputes every key. (A changed
+    macro is not seen: run --full-refresh after changing one an incremental model uses.)
+-#}
+{% macro definition_versions() -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set seeds = [] -%}
+    {%- do upstream_seeds(model.unique_id, seeds) -%}
+    {%- set versions = ['model:' ~ model.checksum.checksum] -%}
+    {%- for seed in seeds | sort -%}
+        {%- do versions.append(
+            'seed:' ~ graph.nodes[seed]['name'] ~ ':' ~ graph.nodes[seed]['checksum']['checksum']) -%}
+    {%- endfor -%}
+    {{ return(versions) }}
+{%- endmacro %}
+
+{% macro upstream_seeds(unique_id, found) -%}
+    {%- for parent in graph.nodes[unique_id]['depends_on']['nodes'] if parent in graph.nodes -%}
+        {%- if parent.startswith('seed.') -%}
+            {%- if parent not in found -%}
+                {%- do found.append(parent) -%}
+            {%- endif -%}
+        {%- else -%}
+            {%- do upstream_seeds(parent, found) -%}
+        {%- endif -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 {#- A predicate: `column` is one of `loads` (load ids); false when there are none. -#}
@@ -63,8 +106,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The post-hook of a model built by loads: record every load of `sources` as processed by
-    `this`. A full refresh forgets what was recorded first (it reprocesses every load). -#}
+{#- The post-hook of a model built by loads: record every load of `sources`, and the
+    model's definition_versions, as processed by `this`. A full refresh forgets what was
+    recorded first (it reprocesses every load). -#}
 {% macro record_loads(sources) -%}
     {%- if target.type == 'duckdb' -%}
         {%- if not is_incremental() -%}
@@ -72,13 +116,15 @@
         {%- endif %}
         insert into meta.model_loads (model_name, load_id, recorded_at)
         select distinct '{{ this.identifier }}', load_id, current_timestamp
-        from meta.loads
-        where
-            source in ({{ quoted_list(sources) }})
-            and load_id not in (
-                select load_id from meta.model_loads
-                where model_name = '{{ this.identifier }}'
-            )
+        from (
+            select load_id from meta.loads where source in ({{ quoted_list(sources) }})
+            union all
+            select unnest([{{ quoted_list(definition_versions()) }}]) as load_id
+        ) as processed
+        where load_id not in (
+            select load_id from meta.model_loads
+            where model_name = '{{ this.identifier }}'
+        )
     {%- endif -%}
 {%- endmacro %}
 
