@@ -1,19 +1,20 @@
 {#-
-    Completed years from `date` to today (a person's age), as integer: a birthday not yet
+    Completed years from `date` to today, or to date expression `as_of` (a person's age), as
+    integer: a birthday not yet
     reached this year does not count, a 29 February birthday counts on 1 March in other years.
 -#}
-{% macro age_years(date) -%}
-    {{ return(adapter.dispatch('age_years', 'union_warehouse')(date)) }}
+{% macro age_years(date, as_of='current_date') -%}
+    {{ return(adapter.dispatch('age_years', 'union_warehouse')(date, as_of)) }}
 {%- endmacro %}
 
-{% macro default__age_years(date) -%}
-    cast(date_part('year', age(current_date, {{ date }})) as integer)
+{% macro default__age_years(date, as_of) -%}
+    cast(date_part('year', age({{ as_of }}, {{ date }})) as integer)
 {%- endmacro %}
 
-{% macro spark__age_years(date) -%}
+{% macro spark__age_years(date, as_of) -%}
     cast(
-        year(current_date) - year({{ date }})
-        - case when date_format(current_date, 'MMdd') < date_format({{ date }}, 'MMdd') then 1 else 0 end
+        year({{ as_of }}) - year({{ date }})
+        - case when date_format({{ as_of }}, 'MMdd') < date_format({{ date }}, 'MMdd') then 1 else 0 end
         as integer
     )
 {%- endmacro %}

@@ -107,7 +107,8 @@
 {%- endmacro %}
 
 {#- The post-hook of a model built by loads: record every load of `sources`, and the
-    model's definition_versions, as processed by `this`. A full refresh forgets what was
+    model's definition_versions, as processed by `this`, and when it was built (load_id
+    'built'). A full refresh forgets what was
     recorded first (it reprocesses every load). -#}
 {% macro record_loads(sources) -%}
     {%- if target.type == 'duckdb' -%}
@@ -124,7 +125,11 @@
         where load_id not in (
             select load_id from meta.model_loads
             where model_name = '{{ this.identifier }}'
-        )
+        );
+        delete from meta.model_loads
+        where model_name = '{{ this.identifier }}' and load_id = 'built';
+        insert into meta.model_loads (model_name, load_id, recorded_at)
+        values ('{{ this.identifier }}', 'built', current_timestamp)
     {%- endif -%}
 {%- endmacro %}
 
@@ -201,4 +206,22 @@
             'union_version_history', 'deletions', 'union_id', 'membership', 'union_org', loads
         ) }}
     ),
+{%- endmacro %}
+
+{#- The date `this` model was last built ('yyyy-mm-dd'), none if never (or while parsing):
+    what it computed "as of the build date" then is as of that day. -#}
+{% macro last_built_on() -%}
+    {%- if not execute or target.type != 'duckdb' or this is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if adapter.get_relation(this.database, 'meta', 'model_loads') is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select cast(max(recorded_at) as date)
+        from meta.model_loads
+        where model_name = '{{ this.identifier }}' and load_id = 'built'
+    {%- endset -%}
+    {%- set day = run_query(query).columns[0].values()[0] -%}
+    {{ return(day | string if day is not none else none) }}
 {%- endmacro %}
