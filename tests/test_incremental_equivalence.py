@@ -105,20 +105,23 @@ def test_incremental_warehouse_after_five_days_equals_a_full_refresh(tmp_path: P
         recorded = dict(
             con.execute(
                 "select model_name, count(*) from meta.model_loads "
-                "where load_id not like 'model:%' and load_id not like 'seed:%' "
-                "and load_id != 'built' "
+                "where load_id not similar to '(seed|model):.*' and load_id != 'built' "
                 "group by model_name"
             ).fetchall()
         )
         events = con.execute("select count(*) from marts.fct_membership_events").fetchone()[0]
-        # Each model's SQL and the seeds upstream of it (the event fact's labels) are recorded.
+        # Each model's SQL and the models and seeds upstream of it are recorded (the event
+        # fact's labels come from the enumerations seed through the events' staging model).
         definitions = dict(
             con.execute(
                 "select model_name, list(split_part(load_id, ':', 2) order by load_id) "
-                "from meta.model_loads where load_id like 'seed:%' group by model_name"
+                "from meta.model_loads where load_id similar to '(seed|model):.*:.*' "
+                "group by model_name"
             ).fetchall()
         )
     assert membership == 1 + DAYS and loads == 3 * (1 + DAYS)
     assert recorded == dict.fromkeys(BY_LOADS, membership)
     assert events > 1_000
-    assert "enumerations" in definitions["fct_membership_events"]
+    assert {"enumerations", "stg_membership__membership_events", "dim_member"} <= set(
+        definitions["fct_membership_events"]
+    )

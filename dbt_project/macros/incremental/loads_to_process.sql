@@ -66,33 +66,32 @@
 
 {#-
     The versions of what a model's rows are computed by, besides the loads: its own SQL
-    (`model:<checksum>`) and every seed upstream of it (`seed:<name>:<checksum>`, e.g. the
-    labels of the enumerations). Recorded with the loads; a version not recorded yet means
-    rows built before were computed otherwise, and the model recomputes every key. (A changed
-    macro is not seen: run --full-refresh after changing one an incremental model uses.)
+    (`model:<checksum>`) and every model and seed upstream of it (`<model or seed>:<name>:
+    <checksum>`: a staging model's renaming, the labels of the enumerations seed...).
+    Recorded with the loads; a version not recorded yet means rows built before were
+    computed otherwise, and the model recomputes every key. (A changed macro is not seen:
+    run --full-refresh after changing one an incremental model uses.)
 -#}
 {% macro definition_versions() -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
-    {%- set seeds = [] -%}
-    {%- do upstream_seeds(model.unique_id, seeds) -%}
+    {%- set ancestors = [] -%}
+    {%- do upstream_nodes(model.unique_id, ancestors) -%}
     {%- set versions = ['model:' ~ model.checksum.checksum] -%}
-    {%- for seed in seeds | sort -%}
+    {%- for node in ancestors | sort -%}
         {%- do versions.append(
-            'seed:' ~ graph.nodes[seed]['name'] ~ ':' ~ graph.nodes[seed]['checksum']['checksum']) -%}
+            node.split('.')[0] ~ ':' ~ graph.nodes[node]['name'] ~ ':'
+            ~ graph.nodes[node]['checksum']['checksum']) -%}
     {%- endfor -%}
     {{ return(versions) }}
 {%- endmacro %}
 
-{% macro upstream_seeds(unique_id, found) -%}
+{% macro upstream_nodes(unique_id, found) -%}
     {%- for parent in graph.nodes[unique_id]['depends_on']['nodes'] if parent in graph.nodes -%}
-        {%- if parent.startswith('seed.') -%}
-            {%- if parent not in found -%}
-                {%- do found.append(parent) -%}
-            {%- endif -%}
-        {%- else -%}
-            {%- do upstream_seeds(parent, found) -%}
+        {%- if parent not in found -%}
+            {%- do found.append(parent) -%}
+            {%- do upstream_nodes(parent, found) -%}
         {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}
