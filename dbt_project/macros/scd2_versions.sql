@@ -78,22 +78,17 @@
         {{ loaded_keys(versions, 'deletions', key, source, entity, loads) }}
     ),
 
+    {%- endif %}
+
     revisited_versions as (
-        select * from {{ versions }}
-        where {{ key }} in (select revisited.{{ key }} from revisited)
+        {{ revisited_rows(versions, key, incremental) }}
     ),
 
     revisited_current as (
-        select * from {{ current }}
-        where {{ key }} in (select revisited.{{ key }} from revisited)
+        {{ revisited_rows(current, key, incremental) }}
     ),
 
     versioned as (
         {{ scd2_versions('revisited_versions', 'revisited_current', key) }}
     ),
-    {%- else %}
-    versioned as (
-        {{ scd2_versions(versions, current, key) }}
-    ),
-    {%- endif %}
 {%- endmacro %}

@@ -75,3 +75,13 @@
     )
     {%- endif %}
 {%- endmacro %}
+
+{#- The rows of `relation` a run recomputes: all of them on a full build, on an incremental
+    run (`incremental`: the model's is_incremental()) those whose `key` is in CTE
+    `revisited`. Renders a select (use it as a CTE body). -#}
+{% macro revisited_rows(relation, key, incremental) -%}
+    select * from {{ relation }}
+    {%- if incremental %}
+    where {{ key }} in (select revisited.{{ key }} from revisited)
+    {%- endif %}
+{%- endmacro %}

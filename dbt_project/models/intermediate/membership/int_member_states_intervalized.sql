@@ -50,18 +50,11 @@ unions as (
             or intervals_before.union_id in (select changed_unions.union_id from changed_unions)
     ),
 
-    revisited_events as (
-        select * from events
-        where member_id in (select revisited.member_id from revisited)
-    ),
-
-{% else %}
-
-    revisited_events as (
-        select * from events
-    ),
-
 {% endif %}
+
+revisited_events as (
+    {{ revisited_rows('events', 'member_id', is_incremental()) }}
+),
 
 ranked_events as (
     select

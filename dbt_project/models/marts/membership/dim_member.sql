@@ -58,18 +58,11 @@ ethnicities as (
         {%- endif %}
     ),
 
-    labelled_versions as (
-        select * from member_versions
-        where member_id in (select revisited.member_id from revisited)
-    ),
-
-{% else %}
-
-    labelled_versions as (
-        select * from member_versions
-    ),
-
 {% endif %}
+
+labelled_versions as (
+    {{ revisited_rows('member_versions', 'member_id', is_incremental()) }}
+),
 
 labelled as (
     select

@@ -55,18 +55,11 @@ known_districts as (
             or counterpart_union_id in (select changed_unions.union_id from changed_unions)
     ),
 
-    revisited_events as (
-        select * from events
-        where event_id in (select revisited.event_id from revisited)
-    ),
-
-{% else %}
-
-    revisited_events as (
-        select * from events
-    ),
-
 {% endif %}
+
+revisited_events as (
+    {{ revisited_rows('events', 'event_id', is_incremental()) }}
+),
 
 dated_events as (
     select
