@@ -24,17 +24,5 @@ def dispatch(context: Context, macro_name: str, macro_namespace: str | None = No
     raise KeyError(f"no duckdb__ or default__ implementation of macro {macro_name!r}")
 
 
-class _Column:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.quoted = f'"{name}"'
-
-
-def get_columns_in_relation(relation: Any) -> list[_Column]:
-    """An incremental run reads its target's columns (``revisit_markers``); sqlfluff has no
-    database, so the incremental branch is linted with one stand-in column."""
-    return [_Column("key")]
-
-
 def get_relation(database: Any, schema: str, identifier: str) -> None:
     return None

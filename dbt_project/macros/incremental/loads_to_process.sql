@@ -39,18 +39,7 @@
     {%- if not execute or target.type != 'duckdb' or this is none -%}
         {{ return([]) }}
     {%- endif -%}
-    {%- set recorded = adapter.get_relation(this.database, 'meta', 'model_loads') -%}
-    {%- set processed = [] -%}
-    {%- if recorded is not none -%}
-        {%- set query -%}
-            select load_id from meta.model_loads where model_name = '{{ this.identifier }}'
-        {%- endset -%}
-        {%- set processed = run_query(query).columns[0].values() | list -%}
-    {%- endif -%}
-    {%- set redefined = [] -%}
-    {%- for version in definition_versions() if version not in processed -%}
-        {%- do redefined.append(version) -%}
-    {%- endfor -%}
+    {%- set processed = processed_loads() -%}
     {%- set query -%}
         select distinct load_id
         from meta.loads
@@ -58,10 +47,35 @@
         order by load_id
     {%- endset -%}
     {%- set loads = run_query(query).columns[0].values() | list -%}
-    {%- if redefined -%}
+    {%- if redefined() -%}
         {{ return(loads) }}
     {%- endif -%}
     {{ return(loads | reject('in', processed) | list) }}
+{%- endmacro %}
+
+{#- What meta.model_loads records for `this` model (load ids, definition versions). -#}
+{% macro processed_loads() -%}
+    {%- if adapter.get_relation(this.database, 'meta', 'model_loads') is none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select load_id from meta.model_loads where model_name = '{{ this.identifier }}'
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- Whether `this` model's rows were built by another definition than today's (a version of
+    definition_versions not recorded): an incremental run then recomputes every key. False
+    while parsing and in a unit test. -#}
+{% macro redefined() -%}
+    {%- if not execute or target.type != 'duckdb' or this is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set processed = processed_loads() -%}
+    {%- for version in definition_versions() if version not in processed -%}
+        {{ return(true) }}
+    {%- endfor -%}
+    {{ return(false) }}
 {%- endmacro %}
 
 {#-

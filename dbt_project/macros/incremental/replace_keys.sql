@@ -9,8 +9,9 @@
     The batch names a key by a marker row (`_revisit_marker` true, every other column null;
     revisit_markers renders them), one per revisited key, whether or not the key still has
     rows: a key that now has none is deleted and not re-inserted. Markers are never inserted.
-    The target's columns are the insert's; a change of the model's columns needs
-    --full-refresh (on_schema_change='ignore': the marker column is not one of them).
+    The target's columns are the insert's. When the model's columns changed (a new version of
+    its SQL, which revisits every key), the batch replaces the table instead
+    (on_schema_change='ignore': the strategy handles it, and the marker is no column).
 -#}
 {% macro get_incremental_replace_keys_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
@@ -19,33 +20,51 @@
     {%- if key is not string -%}
         {{ exceptions.raise_compiler_error('replace_keys needs one unique_key column') }}
     {%- endif -%}
-    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    delete from {{ target }}
-    where {{ key }} in (select {{ key }} from {{ batch }} where _revisit_marker);
-    insert into {{ target }} ({{ columns }})
-    select {{ columns }} from {{ batch }}
-    where not _revisit_marker
+    {%- set existing = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {%- set computed = run_query('select * from ' ~ batch ~ ' limit 0').column_names
+        | reject('equalto', '_revisit_marker') | list -%}
+    {%- if computed == existing -%}
+        {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+        delete from {{ target }}
+        where {{ key }} in (select {{ key }} from {{ batch }} where _revisit_marker);
+        insert into {{ target }} ({{ columns }})
+        select {{ columns }} from {{ batch }}
+        where not _revisit_marker
+    {%- else -%}
+        {#- The model's columns changed. Its definition changed with them, so it revisited
+            every key it has (unseen_loads): the batch replaces the whole table. A key the
+            batch does not revisit means the change came from elsewhere (a macro): refuse. -#}
+        {%- set left_out = run_query(
+            'select count(*) from ' ~ target ~ ' where ' ~ key ~ ' not in (select ' ~ key
+            ~ ' from ' ~ batch ~ ' where _revisit_marker)').columns[0].values()[0] -%}
+        {%- if left_out > 0 -%}
+            {{ exceptions.raise_compiler_error(
+                this.identifier ~ ': its columns changed (' ~ existing | join(', ') ~ ' -> '
+                ~ computed | join(', ') ~ ') but this run revisits only part of it; run dbt '
+                ~ 'build --full-refresh --select ' ~ this.identifier ~ '+') }}
+        {%- endif -%}
+        {%- set columns = computed | join(', ') -%}
+        create or replace table {{ target }} as
+        select {{ columns }} from {{ batch }}
+        where not _revisit_marker
+    {%- endif -%}
 {%- endmacro %}
 
 {#-
-    The batch of a replace_keys model: the recomputed rows of CTE `rows` (which has the
-    target's columns), then one marker row per key of CTE `revisited` (column `key`).
-    Renders a select (use it as the final CTE's body). The target's columns are read from the
-    target, so this is for incremental runs only.
+    The batch of a replace_keys model: the recomputed rows of CTE `rows`, then one marker row
+    per key of CTE `revisited` (column `key`), every other column null. Renders a select (use
+    it as the final CTE's body); incremental runs only, which are DuckDB's, whose union by
+    name gives the markers the rows' columns (the model's, which a changed definition may
+    have made other than the target's).
 -#}
 {% macro revisit_markers(rows, revisited, key) -%}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
     select
-        {%- for column in columns %}
-            {{ column }},
-        {%- endfor %}
+        *,
         false as _revisit_marker
     from {{ rows }}
-    union all
+    union all by name
     select
-        {%- for column in columns %}
-            {{ key if column == key else 'null' }} as {{ column }},
-        {%- endfor %}
+        {{ key }},
         true as _revisit_marker
     from {{ revisited }}
 {%- endmacro %}

@@ -56,6 +56,10 @@ ethnicities as (
             union
             select member_id from member_versions
         {%- endif %}
+        {%- if redefined() %}
+            union
+            select 'UNKNOWN' as member_id
+        {%- endif %}
     ),
 
 {% endif %}
@@ -141,40 +145,37 @@ labelled as (
             and labelled_versions.member_status = member_statuses.code
 ),
 
-{% if is_incremental() %}
+with_unknown_row as (
+    {{ union_unknown_row('labelled', {
+        'member_key': unknown_key(),
+        'member_id': "'UNKNOWN'",
+        'version_number': '1',
+        'valid_from': "timestamp '1900-01-01'",
+        'valid_to': "timestamp '9999-12-31'",
+        'is_current': 'true',
+        'is_deleted': 'false',
+        'is_unknown': 'true'
+    }, columns=[
+        'member_key', 'member_id', 'version_number', 'valid_from', 'valid_to', 'is_current',
+        'is_deleted', 'union_id', 'id_type', 'id_type_label_zh', 'id_type_label_en', 'gender',
+        'gender_label_zh', 'gender_label_en', 'birth_year', 'age_band', 'ethnicity_code',
+        'ethnicity_name_zh', 'ethnicity_name_en', 'education', 'education_label_zh',
+        'education_label_en', 'hukou_type', 'hukou_type_label_zh', 'hukou_type_label_en',
+        'is_from_outside_beijing', 'employment_form', 'employment_form_label_zh',
+        'employment_form_label_en', 'is_new_form', 'new_form_type', 'new_form_type_label_zh',
+        'new_form_type_label_en', 'platform_name', 'skill_level', 'skill_level_label_zh',
+        'skill_level_label_en', 'member_status', 'member_status_label_zh', 'member_status_label_en',
+        'joined_on', 'is_id_number_valid', 'is_phone_valid', 'is_gender_consistent_with_id',
+        'is_unknown',
+    ]) }}
+),
 
-    -- The unknown row is the full build's; an incremental run never revisits it.
-    final as (
-        {{ revisit_markers('labelled', 'revisited', 'member_id') }}
-    )
+-- The unknown row is the full build's; an incremental run revisits it only when the model's
+-- definition changed.
+kept as (
+    {{ revisited_rows('with_unknown_row', 'member_id', is_incremental()) }}
+),
 
-{% else %}
-
-    final as (
-        {{ union_unknown_row('labelled', {
-            'member_key': unknown_key(),
-            'member_id': "'UNKNOWN'",
-            'version_number': '1',
-            'valid_from': "timestamp '1900-01-01'",
-            'valid_to': "timestamp '9999-12-31'",
-            'is_current': 'true',
-            'is_deleted': 'false',
-            'is_unknown': 'true'
-        }, columns=[
-            'member_key', 'member_id', 'version_number', 'valid_from', 'valid_to', 'is_current',
-            'is_deleted', 'union_id', 'id_type', 'id_type_label_zh', 'id_type_label_en', 'gender',
-            'gender_label_zh', 'gender_label_en', 'birth_year', 'age_band', 'ethnicity_code',
-            'ethnicity_name_zh', 'ethnicity_name_en', 'education', 'education_label_zh',
-            'education_label_en', 'hukou_type', 'hukou_type_label_zh', 'hukou_type_label_en',
-            'is_from_outside_beijing', 'employment_form', 'employment_form_label_zh',
-            'employment_form_label_en', 'is_new_form', 'new_form_type', 'new_form_type_label_zh',
-            'new_form_type_label_en', 'platform_name', 'skill_level', 'skill_level_label_zh',
-            'skill_level_label_en', 'member_status', 'member_status_label_zh', 'member_status_label_en',
-            'joined_on', 'is_id_number_valid', 'is_phone_valid', 'is_gender_consistent_with_id',
-            'is_unknown',
-        ]) }}
-    )
-
-{% endif %}
+{{ replace_keys_final('kept', 'member_id', is_incremental()) }}
 
 select * from final
