@@ -15,7 +15,7 @@
     Parquet files by their statistics.
 
     DuckDB only: the PostgreSQL peer is a copy of the raw layer without the load log, and
-    Spark's Parquet tables have no DELETE; there these models are tables (incremental_config).
+    Spark's Parquet tables have no DELETE; there these models are tables (replace_keys_config).
 -#}
 
 {#- The table of processed loads, created by the project's on-run-start hook (once, before
@@ -47,7 +47,7 @@
         order by load_id
     {%- endset -%}
     {%- set loads = run_query(query).columns[0].values() | list -%}
-    {%- if redefined() -%}
+    {%- if redefined(processed) -%}
         {{ return(loads) }}
     {%- endif -%}
     {{ return(loads | reject('in', processed) | list) }}
@@ -66,12 +66,13 @@
 
 {#- Whether `this` model's rows were built by another definition than today's (a version of
     definition_versions not recorded): an incremental run then recomputes every key. False
-    while parsing and in a unit test. -#}
-{% macro redefined() -%}
+    while parsing and in a unit test. `processed`: processed_loads(), when the caller has
+    it already. -#}
+{% macro redefined(processed=none) -%}
     {%- if not execute or target.type != 'duckdb' or this is none -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set processed = processed_loads() -%}
+    {%- set processed = processed_loads() if processed is none else processed -%}
     {%- for version in definition_versions() if version not in processed -%}
         {{ return(true) }}
     {%- endfor -%}
@@ -121,8 +122,7 @@
 
 {#- The post-hook of a model built by loads: record every load of `sources`, and the
     model's definition_versions, as processed by `this`, and when it was built (load_id
-    'built'). A full refresh forgets what was
-    recorded first (it reprocesses every load). -#}
+    'built'). A full refresh forgets what was recorded first (it reprocesses every load). -#}
 {% macro record_loads(sources) -%}
     {%- if target.type == 'duckdb' -%}
         {%- if not is_incremental() -%}
