@@ -3,7 +3,7 @@
 python -m serving versions
 python -m serving rollback [--to VERSION]
 python -m serving districts [--district 110105 ...] [--out data/districts]
-python -m serving publish            # what the serving/warehouse asset does
+python -m serving publish [--whole]  # what the serving/warehouse asset does
 python -m serving docs [--port 8080]  # serve the dbt docs the last run published
 python -m serving sql [--warehouse FILE] [-c SQL]  # SQL on the warehouse (or any DuckDB file)
 """
@@ -50,10 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser(
+    pub = sub.add_parser(
         "publish",
         parents=[common, warehouse],
         help="publish the marts (refused while the latest run of an ERROR check failed)",
+    )
+    pub.add_argument(
+        "--whole", action="store_true", help="write every table, not only the changed ones"
     )
     sub.add_parser("versions", parents=[common], help="list the kept versions, newest first")
     back = sub.add_parser("rollback", parents=[common], help="serve a kept version again")
@@ -110,11 +113,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "publish":
         try:
-            done = publish(args.warehouse, args.serving)
+            done = publish(args.warehouse, args.serving, whole=args.whole)
         except PublicationBlocked as blocked:
             print(blocked)
             return 1
-        print(f"published {done.version}: {len(done.tables)} tables to {done.path}")
+        print(
+            f"published {done.version}: {len(done.tables)} tables to {done.path} "
+            f"({len(done.rewritten)} written anew)"
+        )
     elif args.command == "versions":
         current = current_version(args.serving)
         for version in list_versions(args.serving):

@@ -12,12 +12,20 @@ layer, ...), nothing is published and the analysts keep the last good file.
 
 Every publication is also kept, as a hard link to the same file, in
 ``<serving stem>_versions/<version>.duckdb``; the newest ``keep`` stay there for rollback.
+
+A publication costs what changed. The file records a fingerprint of each table it holds (rows,
+columns and an order-free hash of the rows); the next publication starts from a copy of the
+serving file and rewrites only the tables whose fingerprint moved. The copy is a new file, so
+the swap, the kept versions and the readers are as before. The whole file is written again
+when there is nothing to start from (the first publication, a file from before fingerprints,
+one that does not match its record) or when freed blocks fill half the copy.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +67,7 @@ class Publication:
     version: str
     published_at: datetime
     tables: dict[str, int]  # "<schema>.<table>" -> rows
+    rewritten: tuple[str, ...]  # the tables written anew; the rest came from the previous file
 
 
 def quote(name: str) -> str:
@@ -113,15 +122,62 @@ def swap_in(staged: Path, target: Path) -> None:
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, selects: dict[tuple[str, str], str]) -> dict:
-    """Create each ``(schema, table)`` from its select; returns row counts by ``schema.table``."""
+    """Create (or replace) each ``(schema, table)`` from its select; returns row counts by
+    ``schema.table``."""
     rows: dict[str, int] = {}
     for schema in sorted({schema for schema, _ in selects}):
         con.execute(f"create schema if not exists {quote(schema)}")
     for (schema, name), select in selects.items():
         target = f"{quote(schema)}.{quote(name)}"
-        con.execute(f"create table {target} as {select}")
+        con.execute(f"create or replace table {target} as {select}")
         rows[f"{schema}.{name}"] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
     return rows
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, select: str) -> str:
+    """``rows:hash:columns`` of what ``select`` returns: the row count, the sum of the rows'
+    hashes (order-free; a lost, doubled or changed row moves it) and a digest of the column
+    names and types. Reads the table once, far cheaper than writing it."""
+    columns = con.execute(f"describe {select}").fetchall()
+    signature = ",".join(f"{name} {kind}" for name, kind, *_ in columns)
+    rows, digest, names = con.execute(
+        # The alias is the row as a struct (a column of the same name would win: none has it).
+        f"select count(*), coalesce(sum(hash(_published_row)::hugeint), 0)::varchar, md5(?) "
+        f"from ({select}) as _published_row",
+        [signature],
+    ).fetchall()[0]
+    return f"{rows}:{digest}:{names}"
+
+
+def previous_fingerprints(serving: Path) -> dict[str, str] | None:
+    """The fingerprints the serving file recorded for its tables, when they still describe it
+    (the same tables, the same row counts) and freed blocks fill less than half of it; else
+    None: the next publication writes the whole file."""
+    try:
+        with duckdb.connect(str(serving), read_only=True) as con:
+            (details,) = con.execute("select details from meta.publication").fetchall()[0]
+            recorded = json.loads(details or "{}").get("fingerprints")
+            if not isinstance(recorded, dict):
+                return None
+            held = published_tables(con, current_catalog(con))  # marts.data_quality too
+            if sorted(recorded) != sorted(f"{s}.{n}" for s, n in held):
+                return None
+            for schema, name in held:
+                (rows,) = con.execute(
+                    f"select count(*) from {quote(schema)}.{quote(name)}"
+                ).fetchall()[0]
+                if recorded[f"{schema}.{name}"].split(":")[0] != str(rows):
+                    return None
+            free, total = con.execute(
+                "select free_blocks, total_blocks from pragma_database_size()"
+            ).fetchall()[0]
+    except (duckdb.Error, OSError, ValueError, KeyError, IndexError):
+        return None
+    return recorded if 2 * free < max(total, 1) else None
+
+
+def current_catalog(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select current_database()").fetchall()[0][0]
 
 
 def record_publication(
@@ -129,7 +185,7 @@ def record_publication(
 ) -> None:
     con.execute("create schema if not exists meta")
     con.execute(
-        "create table meta.publication as select ?::varchar as version, "
+        "create or replace table meta.publication as select ?::varchar as version, "
         "?::timestamp as published_at, ?::json as tables, ?::json as details",
         [version, published_at, json.dumps(tables), json.dumps(extra)],
     )
@@ -144,11 +200,16 @@ def published_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple
 
 
 def publish(
-    warehouse: Path, serving: Path, keep: int | None = None, gate: bool = True
+    warehouse: Path,
+    serving: Path,
+    keep: int | None = None,
+    gate: bool = True,
+    whole: bool = False,
 ) -> Publication:
     """Write the marts of ``warehouse`` to a new file, keep it as a version and rename it
     over ``serving``; refused (``PublicationBlocked``) while an ERROR check fails, unless
-    ``gate`` is off."""
+    ``gate`` is off. The new file starts as a copy of ``serving`` with only the changed
+    tables written again, unless ``whole`` (or there is no usable previous file)."""
     if gate and (failures := blocking_failures(warehouse)):
         raise PublicationBlocked(failures)
     serving.parent.mkdir(parents=True, exist_ok=True)
@@ -158,6 +219,9 @@ def publish(
     published_at = datetime.now(UTC).replace(tzinfo=None)
     version = published_at.strftime("%Y%m%dT%H%M%S%fZ")
     try:
+        previous = None if whole or not serving.exists() else previous_fingerprints(serving)
+        if previous is not None:
+            shutil.copyfile(serving, staged)
         with duckdb.connect(str(staged), config=SERVING_STORAGE) as con:
             con.execute(f"attach {literal(warehouse.resolve())} as warehouse (read_only)")
             selects = {
@@ -165,10 +229,23 @@ def publish(
                 for schema, name in published_tables(con, "warehouse")
             }
             selects[DATA_QUALITY] = published_select(con, "warehouse")
-            tables = write_tables(con, selects)
+            prints = {f"{s}.{n}": fingerprint(con, select) for (s, n), select in selects.items()}
+            changed = {
+                (s, n): select
+                for (s, n), select in selects.items()
+                if (previous or {}).get(f"{s}.{n}") != prints[f"{s}.{n}"]
+            }
+            for schema, name in published_tables(con, current_catalog(con)):
+                if (schema, name) not in selects:  # no longer a mart
+                    con.execute(f"drop table {quote(schema)}.{quote(name)}")
+            write_tables(con, changed)
             crash_point("serving.staged")
             con.execute("detach warehouse")
-            record_publication(con, version, published_at, tables)
+            tables = {key: int(value.split(":")[0]) for key, value in prints.items()}
+            rewritten = tuple(f"{s}.{n}" for s, n in changed)
+            record_publication(
+                con, version, published_at, tables, fingerprints=prints, rewritten=rewritten
+            )
             con.execute("checkpoint")
         kept = versions_dir(serving) / f"{version}.duckdb"
         kept.parent.mkdir(exist_ok=True)
@@ -179,7 +256,7 @@ def publish(
     finally:
         discard(staged)
     prune_versions(serving, keep if keep is not None else keep_versions())
-    return Publication(serving, version, published_at, tables)
+    return Publication(serving, version, published_at, tables, rewritten)
 
 
 def list_versions(serving: Path) -> list[str]:

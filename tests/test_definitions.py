@@ -100,3 +100,34 @@ def test_the_docs_table_gives_every_check_its_severity() -> None:
     for suite in raw_suites() + mart_suites():
         assert table[suite.name].startswith(suite.severity.value), suite.gx_name
     assert table[QUARANTINE_CHECK].startswith("WARN")
+
+
+def test_raw_and_serving_assets_say_when_they_are_late(
+    clean_unionwh_env: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from orchestration.lib.freshness import ENV_FAIL_HOURS, refresh_freshness
+
+    graph = defs.resolve_asset_graph()
+    late = {
+        key.to_user_string(): graph.get(key).freshness_policy
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).freshness_policy is not None
+    }
+    raw = {k for k in late if k.startswith("raw/") and not k.endswith("_history")}
+    assert set(late) == raw | {"serving/warehouse", "serving/dashboard"}
+    assert len(raw) == 10  # every entity's current state; histories and deletions follow it
+    policy = late["serving/warehouse"]
+    assert (policy.fail_window.to_timedelta(), policy.warn_window.to_timedelta()) == (
+        timedelta(hours=30),
+        timedelta(hours=26),
+    )
+    clean_unionwh_env.setenv(ENV_FAIL_HOURS, "170")  # a weekly refresh
+    assert refresh_freshness().warn_window.to_timedelta() == timedelta(hours=166)
+    clean_unionwh_env.setenv(ENV_FAIL_HOURS, "3")
+    with pytest.raises(ValueError, match="more than 4 hours"):
+        refresh_freshness()
+    # Off by default in Dagster 1.13: the project's instance turns the evaluation on.
+    settings = (Path(__file__).parents[1] / "orchestration" / "dagster.yaml").read_text()
+    assert "\nfreshness:\n  enabled: true\n" in settings

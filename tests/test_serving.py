@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from warehouse_fingerprint import fingerprint
 
 from serving.districts import district_codes, district_file, publish_districts
 from serving.publish import current_version, list_versions, publish, rollback
@@ -57,6 +58,33 @@ def test_versions_rollback_and_pruning(quality_copy: Path, tmp_path: Path) -> No
     publish(quality_copy, serving, keep=1)
     assert len(list_versions(serving)) == 1
     assert [p.name for p in serving.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_publication_rewrites_only_what_changed(quality_copy: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving.duckdb"
+    first = publish(quality_copy, serving)
+    assert len(first.rewritten) == len(first.tables) == 30  # nothing to start from
+    assert publish(quality_copy, serving).rewritten == ()
+    with duckdb.connect(str(serving), read_only=True) as reader:  # a reader of the old file
+        query = f"select value from marts.kpi_values where {NEW_MEMBERS_2024}"
+        before = reader.execute(query).fetchall()
+        bump(quality_copy)
+        with duckdb.connect(str(quality_copy)) as con:
+            con.execute("drop table marts.fct_honors")  # a mart that is gone
+        third = publish(quality_copy, serving)
+        assert reader.execute(query).fetchall() == before
+    assert third.rewritten == ("marts.kpi_values",)
+    assert "marts.fct_honors" not in third.tables
+    whole = publish(quality_copy, tmp_path / "whole.duckdb", whole=True)
+    assert len(whole.rewritten) == 29
+    assert fingerprint(serving) == fingerprint(tmp_path / "whole.duckdb")
+    assert served(serving) == (third.version, served(tmp_path / "whole.duckdb")[1])
+    # A file whose record does not describe it (rows changed behind the pipeline's back, or
+    # written before fingerprints) is not trusted: the next publication writes it whole.
+    with duckdb.connect(str(serving)) as con:
+        con.execute("delete from marts.dim_district where district_code = '110105'")
+    assert len(publish(quality_copy, serving).rewritten) == 29
+    assert fingerprint(serving) == fingerprint(tmp_path / "whole.duckdb")
 
 
 def test_failed_publication_leaves_the_previous_file(quality_copy: Path, tmp_path: Path) -> None:

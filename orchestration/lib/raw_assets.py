@@ -10,6 +10,7 @@ import dagster as dg
 
 from ingestion.contract import Entity
 from ingestion.raw_store import EntityResult
+from orchestration.lib.freshness import refresh_freshness
 
 # Only one process may write the DuckDB file at a time; every asset that writes it is in this
 # pool, and the instance (orchestration/dagster.yaml) limits pools to one slot.
@@ -35,6 +36,7 @@ def raw_specs(
             group_name=e.source,
             kinds={"duckdb", "parquet"},
             description=descriptions[e.name],
+            freshness_policy=refresh_freshness(),
             metadata={
                 "raw_view": f"raw.{e.name}",
                 "current_view": f"raw.{e.name}_current",

@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_dbt
+from orchestration.lib.freshness import refresh_freshness
 from orchestration.lib.raw_assets import WAREHOUSE_POOL
 from orchestration.lib.resources import ServingResource, WarehouseResource
 from serving.dashboard import write_dashboard
@@ -21,6 +22,7 @@ MART_KEYS = sorted(
     group_name="serving",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
+    freshness_policy=refresh_freshness(),
     description=(
         "The marts and the latest check findings (marts.data_quality) published to "
         "UNIONWH_SERVING_PATH for analysts and BI, swapped in atomically. Blocked while the "
@@ -37,13 +39,16 @@ def serving_warehouse(
             description=str(blocked),
             metadata={"blocking_checks": blocked.failures},
         ) from None
-    context.log.info(f"published {len(done.tables)} tables to {done.path}")
+    context.log.info(
+        f"published {len(done.tables)} tables to {done.path}, {len(done.rewritten)} written anew"
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(done.path)),
             "version": done.version,
             "published_at": done.published_at.isoformat(),
             "tables": len(done.tables),
+            "rewritten": list(done.rewritten),
             "rows": done.tables,
         }
     )
@@ -54,6 +59,7 @@ def serving_warehouse(
     deps=[serving_warehouse],
     group_name="serving",
     kinds={"html"},
+    freshness_policy=refresh_freshness(),
     description=(
         "The work-report dashboard (dashboard.html beside the serving file): the year's KPIs "
         "as the report lists them, monthly city series and figures by district, as charts."
