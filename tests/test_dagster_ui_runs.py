@@ -9,7 +9,8 @@ progress:
 
 1. "Materialize all" from the webserver, compared with the CLI's run of the same sources;
 2. the sensor: skipped while everything is loaded, one run for the files an advance drops;
-3. the schedule (every minute here): one tick, one run of the whole pipeline, republished.
+3. the weekly full refresh's schedule (every minute here): one tick, one run of the whole
+   pipeline with its run config (dbt --full-refresh), the serving file written whole.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ pytestmark = pytest.mark.slow
 T = TypeVar("T")
 
 MODULE = "orchestration.definitions"
-SCHEDULE = "daily_refresh"
+# The weekly full refresh is the schedule that ticks here: the same whole pipeline as the
+# nightly one, with run config (dbt --full-refresh, the serving file written whole).
+SCHEDULE = "weekly_full_refresh"
+NIGHTLY = "daily_refresh"
 SENSOR = "services_landing_sensor"
 ASSET_JOB = "__ASSET_JOB"  # the implicit job of all assets, what "Materialize all" launches
 REFRESH_CRON = "* * * * *"
@@ -122,7 +126,7 @@ RUN_QUERY = """
 query Run($runId: ID!) {
   runOrError(runId: $runId) {
     __typename
-    ... on Run { runId status startTime endTime tags { key value } }
+    ... on Run { runId status startTime endTime tags { key value } runConfigYaml }
     ... on RunNotFoundError { message }
     ... on PythonError { message }
   }
@@ -528,7 +532,7 @@ def dagster_dev(
     env = pipeline_env(
         sources,
         base,
-        UNIONWH_REFRESH_CRON=REFRESH_CRON,
+        UNIONWH_FULL_REFRESH_CRON=REFRESH_CRON,
         UNIONWH_LANDING_POLL_SECONDS=str(LANDING_POLL_SECONDS),
     )
     # `make dagster-home`, then the schedule and the sensor (RUNNING by default) stopped in
@@ -536,6 +540,7 @@ def dagster_dev(
     for args in (
         ("instance", "migrate"),
         ("schedule", "stop", SCHEDULE, "-m", MODULE),
+        ("schedule", "stop", NIGHTLY, "-m", MODULE),
         ("sensor", "stop", SENSOR, "-m", MODULE),
     ):
         done = run_dagster(env, base, *args, timeout=300)
@@ -554,8 +559,10 @@ def dagster_dev(
     try:
         dev.wait_until_loaded()
         (repo,) = dev.graphql(INSTIGATORS_QUERY)["repositoriesOrError"]["nodes"]
+        stopped = {"status": "STOPPED"}
         assert repo["schedules"] == [
-            {"name": SCHEDULE, "cronSchedule": REFRESH_CRON, "scheduleState": {"status": "STOPPED"}}
+            {"name": NIGHTLY, "cronSchedule": "0 2 * * *", "scheduleState": stopped},
+            {"name": SCHEDULE, "cronSchedule": REFRESH_CRON, "scheduleState": stopped},
         ]
         assert repo["sensors"] == [
             {
@@ -717,3 +724,10 @@ def test_schedule_tick_runs_the_whole_pipeline(dagster_dev: DagsterDev) -> None:
 
     published = publication_version(dagster_dev.serving)
     assert published is not None and published != published_before
+    assert "full_refresh: true" in run["runConfigYaml"] and "whole: true" in run["runConfigYaml"]
+    with duckdb.connect(str(dagster_dev.serving), read_only=True) as con:
+        tables, rewritten = con.execute(
+            "select len(json_keys(tables)), "
+            "json_array_length(details -> 'rewritten') from meta.publication"
+        ).fetchall()[0]
+    assert rewritten == tables == 30  # written whole

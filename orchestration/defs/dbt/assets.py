@@ -29,6 +29,23 @@ ENV_KEEP_DBT_TARGETS = "UNIONWH_KEEP_DBT_TARGETS"
 KEEP_DBT_TARGETS = 10
 
 
+class DbtBuildConfig(dg.Config):
+    """``full_refresh``: rebuild the incremental models from the whole raw history (dbt's
+    ``--full-refresh``), as the weekly full refresh does; the nightly run builds only from
+    the loads each model has not processed."""
+
+    full_refresh: bool = False
+
+
+def dbt_build_args(engine: str, full_refresh: bool) -> list[str]:
+    args = ["build"]
+    if engine == "spark":
+        args += ["--target", "spark"]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
 @dbt_assets(
     manifest=ensure_manifest(),
     project=dbt_project,
@@ -36,7 +53,10 @@ KEEP_DBT_TARGETS = 10
     pool=WAREHOUSE_POOL,
 )
 def warehouse_dbt(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
 ) -> Iterator[Any]:
     """``dbt build`` of the selected models: seeds, models and their tests, in order.
 
@@ -45,13 +65,12 @@ def warehouse_dbt(
     in the DuckDB warehouse for the quality suites, the publication and BI."""
     # dbt runs inside dbt_project/, so hand it the warehouse as an absolute path.
     os.environ[ENV_WAREHOUSE_PATH] = str(Path(warehouse.path).resolve())
-    args = ["build"]
     if warehouse.engine == "spark":
         spark_dir = warehouse.spark_path()
         os.environ[ENV_SPARK_DIR] = str(spark_dir)
         rows = register_raw_in_spark(warehouse)
         context.log.info(f"raw layer registered in the Spark catalog at {spark_dir}: {rows}")
-        args += ["--target", "spark"]
+    args = dbt_build_args(warehouse.engine, config.full_refresh)
     invocation = dbt.cli(args, context=context)
     crash_point("dbt.started")
     for event in invocation.stream():

@@ -16,6 +16,12 @@ MART_KEYS = sorted(
 )
 
 
+class PublicationConfig(dg.Config):
+    """``whole``: write every table of the serving file, not only those that changed."""
+
+    whole: bool = False
+
+
 @dg.asset(
     key=["serving", "warehouse"],
     deps=MART_KEYS,
@@ -30,10 +36,13 @@ MART_KEYS = sorted(
     ),
 )
 def serving_warehouse(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, serving: ServingResource
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    serving: ServingResource,
+    config: PublicationConfig,
 ) -> dg.MaterializeResult:
     try:
-        done = publish(Path(warehouse.path), Path(serving.path))
+        done = publish(Path(warehouse.path), Path(serving.path), whole=config.whole)
     except PublicationBlocked as blocked:
         raise dg.Failure(
             description=str(blocked),
