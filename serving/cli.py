@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(
             f"published {done.version}: {len(done.tables)} tables to {done.path} "
-            f"({len(done.rewritten)} written anew)"
+            f"({len(done.rewritten)} written anew, {len(done.patched)} patched)"
         )
     elif args.command == "versions":
         current = current_version(args.serving)

@@ -15,10 +15,12 @@ Every publication is also kept, as a hard link to the same file, in
 
 A publication costs what changed. The file records a fingerprint of each table it holds (rows,
 columns and an order-free hash of the rows); the next publication starts from a copy of the
-serving file and rewrites only the tables whose fingerprint moved. The copy is a new file, so
-the swap, the kept versions and the readers are as before. The whole file is written again
-when there is nothing to start from (the first publication, a file from before fingerprints,
-one that does not match its record) or when freed blocks fill half the copy.
+serving file and touches only the tables whose fingerprint moved: in each, the rows whose hash
+has no partner on the other side are deleted and the new ones inserted (``patch_table``); a
+table with new columns, or where over a quarter of the rows differ, is written anew. The copy
+is a new file, so the swap, the kept versions and the readers are as before. The whole file is
+written again when there is nothing to start from (the first publication, a file from before
+fingerprints, one that does not match its record) or when freed blocks fill half the copy.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ class Publication:
     version: str
     published_at: datetime
     tables: dict[str, int]  # "<schema>.<table>" -> rows
-    rewritten: tuple[str, ...]  # the tables written anew; the rest came from the previous file
+    rewritten: tuple[str, ...]  # the tables written anew
+    patched: dict[str, int]  # tables brought up to date in place -> rows deleted + inserted
 
 
 def quote(name: str) -> str:
@@ -134,6 +137,41 @@ def write_tables(con: duckdb.DuckDBPyConnection, selects: dict[tuple[str, str], 
     return rows
 
 
+# A table whose changed rows pass this share of its rows is written anew rather than patched.
+PATCH_SHARE = 0.25
+
+
+def patch_table(
+    con: duckdb.DuckDBPyConnection, schema: str, name: str, select: str, rows: int
+) -> int | None:
+    """Make the table equal ``select`` by replacing only the rows that differ: every row of
+    the table whose hash is not matched one for one on the other side is deleted, and every
+    row of ``select`` with such a hash inserted. Returns the rows deleted plus inserted, or
+    None when more than ``PATCH_SHARE`` of the rows differ (the caller writes it whole). Only
+    8-byte hashes are held in memory, whatever the width of the rows."""
+    target = f"{quote(schema)}.{quote(name)}"
+    hashes = "select hash(_r) as h from {} as _r"
+    old, new = hashes.format(target), hashes.format(f"({select})")
+    con.execute(
+        f"create or replace temp table _publish_diff as "
+        f"({old} except all {new}) union ({new} except all {old})"
+    )
+    (differing,) = con.execute("select count(*) from _publish_diff").fetchall()[0]
+    if differing > PATCH_SHARE * max(rows, 1):
+        return None
+    if not differing:
+        return 0
+    deleted = con.execute(
+        f"delete from {target} where rowid in (select rowid from {target} as _r "
+        f"where hash(_r) in (select h from _publish_diff))"
+    ).fetchall()[0][0]
+    inserted = con.execute(
+        f"insert into {target} select * from ({select}) as _r "
+        f"where hash(_r) in (select h from _publish_diff)"
+    ).fetchall()[0][0]
+    return deleted + inserted
+
+
 def fingerprint(con: duckdb.DuckDBPyConnection, select: str) -> str:
     """``rows:hash:columns`` of what ``select`` returns: the row count, the sum of the rows'
     hashes (order-free; a lost, doubled or changed row moves it) and a digest of the column
@@ -147,6 +185,14 @@ def fingerprint(con: duckdb.DuckDBPyConnection, select: str) -> str:
         [signature],
     ).fetchall()[0]
     return f"{rows}:{digest}:{names}"
+
+
+def rows_of(fingerprint: str) -> int:
+    return int(fingerprint.split(":")[0])
+
+
+def columns_of(fingerprint: str) -> str:
+    return fingerprint.split(":")[-1]
 
 
 def previous_fingerprints(serving: Path) -> dict[str, str] | None:
@@ -166,7 +212,7 @@ def previous_fingerprints(serving: Path) -> dict[str, str] | None:
                 (rows,) = con.execute(
                     f"select count(*) from {quote(schema)}.{quote(name)}"
                 ).fetchall()[0]
-                if recorded[f"{schema}.{name}"].split(":")[0] != str(rows):
+                if rows_of(recorded[f"{schema}.{name}"]) != rows:
                     return None
             free, total = con.execute(
                 "select free_blocks, total_blocks from pragma_database_size()"
@@ -238,13 +284,31 @@ def publish(
             for schema, name in published_tables(con, current_catalog(con)):
                 if (schema, name) not in selects:  # no longer a mart
                     con.execute(f"drop table {quote(schema)}.{quote(name)}")
-            write_tables(con, changed)
+            patched: dict[str, int] = {}
+            whole: dict[tuple[str, str], str] = {}
+            for (schema, name), select in changed.items():
+                key = f"{schema}.{name}"
+                was, now = (previous or {}).get(key), prints[key]
+                done = None
+                if was is not None and columns_of(was) == columns_of(now):
+                    done = patch_table(con, schema, name, select, rows_of(now))
+                if done is None:
+                    whole[(schema, name)] = select
+                else:
+                    patched[key] = done
+            write_tables(con, whole)
             crash_point("serving.staged")
             con.execute("detach warehouse")
-            tables = {key: int(value.split(":")[0]) for key, value in prints.items()}
-            rewritten = tuple(f"{s}.{n}" for s, n in changed)
+            tables = {key: rows_of(value) for key, value in prints.items()}
+            rewritten = tuple(f"{s}.{n}" for s, n in whole)
             record_publication(
-                con, version, published_at, tables, fingerprints=prints, rewritten=rewritten
+                con,
+                version,
+                published_at,
+                tables,
+                fingerprints=prints,
+                rewritten=rewritten,
+                patched=patched,
             )
             con.execute("checkpoint")
         kept = versions_dir(serving) / f"{version}.duckdb"
@@ -256,7 +320,7 @@ def publish(
     finally:
         discard(staged)
     prune_versions(serving, keep if keep is not None else keep_versions())
-    return Publication(serving, version, published_at, tables, rewritten)
+    return Publication(serving, version, published_at, tables, rewritten, patched)
 
 
 def list_versions(serving: Path) -> list[str]:

@@ -64,19 +64,30 @@ def test_a_publication_rewrites_only_what_changed(quality_copy: Path, tmp_path: 
     serving = tmp_path / "serving.duckdb"
     first = publish(quality_copy, serving)
     assert len(first.rewritten) == len(first.tables) == 30  # nothing to start from
-    assert publish(quality_copy, serving).rewritten == ()
+    second = publish(quality_copy, serving)
+    assert (second.rewritten, second.patched) == ((), {})
     with duckdb.connect(str(serving), read_only=True) as reader:  # a reader of the old file
         query = f"select value from marts.kpi_values where {NEW_MEMBERS_2024}"
         before = reader.execute(query).fetchall()
         bump(quality_copy)
         with duckdb.connect(str(quality_copy)) as con:
-            con.execute("drop table marts.fct_honors")  # a mart that is gone
+            con.execute(
+                "delete from marts.dim_member where member_key in "
+                "(select member_key from marts.dim_member order by member_key limit 5)"
+            )
+            # Rows equal to others: each value must end up as often as in the warehouse.
+            con.execute(
+                "insert into marts.fct_honors select * from marts.fct_honors order by all limit 3"
+            )
+            con.execute("drop table marts.dim_program")  # a mart that is gone
         third = publish(quality_copy, serving)
         assert reader.execute(query).fetchall() == before
-    assert third.rewritten == ("marts.kpi_values",)
-    assert "marts.fct_honors" not in third.tables
+    assert third.rewritten == ()
+    # kpi_values: one row out, one in; fct_honors: three out, each back twice
+    assert third.patched == {"marts.dim_member": 5, "marts.fct_honors": 9, "marts.kpi_values": 2}
+    assert "marts.dim_program" not in third.tables
     whole = publish(quality_copy, tmp_path / "whole.duckdb", whole=True)
-    assert len(whole.rewritten) == 29
+    assert len(whole.rewritten) == 29 and whole.patched == {}
     assert fingerprint(serving) == fingerprint(tmp_path / "whole.duckdb")
     assert served(serving) == (third.version, served(tmp_path / "whole.duckdb")[1])
     # A file whose record does not describe it (rows changed behind the pipeline's back, or

@@ -49,7 +49,8 @@ def serving_warehouse(
             metadata={"blocking_checks": blocked.failures},
         ) from None
     context.log.info(
-        f"published {len(done.tables)} tables to {done.path}, {len(done.rewritten)} written anew"
+        f"published {len(done.tables)} tables to {done.path}: {len(done.rewritten)} written "
+        f"anew, {len(done.patched)} patched"
     )
     return dg.MaterializeResult(
         metadata={
@@ -58,6 +59,7 @@ def serving_warehouse(
             "published_at": done.published_at.isoformat(),
             "tables": len(done.tables),
             "rewritten": list(done.rewritten),
+            "patched": done.patched,
             "rows": done.tables,
         }
     )
