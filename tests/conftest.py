@@ -51,6 +51,14 @@ LONGEST_FIRST = (
 )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than there are cores (``--maxprocesses`` caps it). Measured
+    on 2 cores, two workers kept the cores busy 64 % of the time: the suite waits on the
+    subprocesses it starts, on servers it polls and on schedule ticks; a third worker fills
+    those gaps."""
+    return (os.cpu_count() or 1) + 1
+
+
 def _rank(item: pytest.Item) -> int:
     module = item.path.stem
     return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
