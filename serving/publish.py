@@ -137,6 +137,9 @@ def write_tables(con: duckdb.DuckDBPyConnection, selects: dict[tuple[str, str], 
     return rows
 
 
+# A relation's alias names its row as a struct, to hash whole rows (a column of the same name
+# would win: none has it).
+ROW = "_published_row"
 # A table whose changed rows pass this share of its rows is written anew rather than patched.
 PATCH_SHARE = 0.25
 
@@ -150,7 +153,7 @@ def patch_table(
     None when more than ``PATCH_SHARE`` of the rows differ (the caller writes it whole). Only
     8-byte hashes are held in memory, whatever the width of the rows."""
     target = f"{quote(schema)}.{quote(name)}"
-    hashes = "select hash(_r) as h from {} as _r"
+    hashes = f"select hash({ROW}) as h from {{}} as {ROW}"
     old, new = hashes.format(target), hashes.format(f"({select})")
     con.execute(
         f"create or replace temp table _publish_diff as "
@@ -162,12 +165,12 @@ def patch_table(
     if not differing:
         return 0
     deleted = con.execute(
-        f"delete from {target} where rowid in (select rowid from {target} as _r "
-        f"where hash(_r) in (select h from _publish_diff))"
+        f"delete from {target} where rowid in (select rowid from {target} as {ROW} "
+        f"where hash({ROW}) in (select h from _publish_diff))"
     ).fetchall()[0][0]
     inserted = con.execute(
-        f"insert into {target} select * from ({select}) as _r "
-        f"where hash(_r) in (select h from _publish_diff)"
+        f"insert into {target} select * from ({select}) as {ROW} "
+        f"where hash({ROW}) in (select h from _publish_diff)"
     ).fetchall()[0][0]
     return deleted + inserted
 
@@ -179,9 +182,8 @@ def fingerprint(con: duckdb.DuckDBPyConnection, select: str) -> str:
     columns = con.execute(f"describe {select}").fetchall()
     signature = ",".join(f"{name} {kind}" for name, kind, *_ in columns)
     rows, digest, names = con.execute(
-        # The alias is the row as a struct (a column of the same name would win: none has it).
-        f"select count(*), coalesce(sum(hash(_published_row)::hugeint), 0)::varchar, md5(?) "
-        f"from ({select}) as _published_row",
+        f"select count(*), coalesce(sum(hash({ROW})::hugeint), 0)::varchar, md5(?) "
+        f"from ({select}) as {ROW}",
         [signature],
     ).fetchall()[0]
     return f"{rows}:{digest}:{names}"
@@ -276,31 +278,32 @@ def publish(
             }
             selects[DATA_QUALITY] = published_select(con, "warehouse")
             prints = {f"{s}.{n}": fingerprint(con, select) for (s, n), select in selects.items()}
+            recorded = previous or {}
             changed = {
                 (s, n): select
                 for (s, n), select in selects.items()
-                if (previous or {}).get(f"{s}.{n}") != prints[f"{s}.{n}"]
+                if recorded.get(f"{s}.{n}") != prints[f"{s}.{n}"]
             }
             for schema, name in published_tables(con, current_catalog(con)):
                 if (schema, name) not in selects:  # no longer a mart
                     con.execute(f"drop table {quote(schema)}.{quote(name)}")
             patched: dict[str, int] = {}
-            whole: dict[tuple[str, str], str] = {}
+            rewrite: dict[tuple[str, str], str] = {}
             for (schema, name), select in changed.items():
                 key = f"{schema}.{name}"
-                was, now = (previous or {}).get(key), prints[key]
+                was, now = recorded.get(key), prints[key]
                 done = None
                 if was is not None and columns_of(was) == columns_of(now):
                     done = patch_table(con, schema, name, select, rows_of(now))
                 if done is None:
-                    whole[(schema, name)] = select
+                    rewrite[(schema, name)] = select
                 else:
                     patched[key] = done
-            write_tables(con, whole)
+            write_tables(con, rewrite)
             crash_point("serving.staged")
             con.execute("detach warehouse")
             tables = {key: rows_of(value) for key, value in prints.items()}
-            rewritten = tuple(f"{s}.{n}" for s, n in whole)
+            rewritten = tuple(f"{s}.{n}" for s, n in rewrite)
             record_publication(
                 con,
                 version,

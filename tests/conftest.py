@@ -51,6 +51,7 @@ LONGEST_FIRST = (
 )
 
 
+@pytest.hookimpl(optionalhook=True)  # without xdist (-p no:xdist) there is no such hook
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: one worker more than there are cores (``--maxprocesses`` caps it). Measured
     on 2 cores, two workers kept the cores busy 64 % of the time: the suite waits on the
