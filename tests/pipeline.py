@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -58,9 +60,27 @@ def run_dagster(
     return done
 
 
-def materialize(sources: Path, base: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    """Run the contract's command on ``sources``; output and the Dagster instance go to
-    ``base``. Fails the test unless the run succeeds."""
-    done = run_dagster(pipeline_env(sources, base, **extra), base)
+def materialize(
+    sources: Path, base: Path, run_config: dict | None = None, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the contract's command on ``sources`` (with ``run_config``, as ``--config-json``);
+    output and the Dagster instance go to ``base``. Fails the test unless the run succeeds."""
+    args = [*MATERIALIZE, "--config-json", json.dumps(run_config)] if run_config else []
+    done = run_dagster(pipeline_env(sources, base, **extra), base, *args)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     return done
+
+
+def dbt_results(base: Path) -> list[dict]:
+    """The ``run_results.json`` entries of the dbt build of the one run in ``base``'s
+    Dagster instance (its own target directory under dbt_project/target/)."""
+    with sqlite3.connect(base / "dagster_home" / "history" / "runs.db") as con:
+        ((run_id,),) = con.execute("select run_id from runs").fetchall()
+    (target,) = (ROOT / "dbt_project" / "target").glob(f"warehouse_dbt-{run_id[:7]}-*")
+    return json.loads((target / "run_results.json").read_text())["results"]
+
+
+def unit_tests_of_the_project() -> set[str]:
+    """The ids of the dbt project's unit tests."""
+    manifest = json.loads((ROOT / "dbt_project" / "target" / "manifest.json").read_text())
+    return set(manifest["unit_tests"])

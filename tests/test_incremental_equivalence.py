@@ -14,6 +14,7 @@ same raw layer, and both must be equal relation by relation (the crash tests' fi
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -51,9 +52,11 @@ def ingest(env: dict[str, str]) -> None:
 
 
 def dbt(env: dict[str, str], target: Path, *args: str) -> None:
+    # A build runs the data tests, not the unit tests: the pipeline's build leaves them out.
+    unit_tests = ["--exclude-resource-type", "unit_test"] if args[0] == "build" else []
     done = subprocess.run(
         [str(DBT), *args, "--profiles-dir", ".", "--target-path", str(target),
-         "--log-path", str(target / "logs")],
+         "--log-path", str(target / "logs"), *unit_tests],
         cwd=ROOT / "dbt_project", env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:]
@@ -76,6 +79,7 @@ def test_incremental_warehouse_after_five_days_equals_a_full_refresh(tmp_path: P
     compiled = (target / "compiled" / "union_warehouse" / "models").rglob("*.sql")
     incremental = {p.stem for p in compiled if "_revisit_marker" in p.read_text(encoding="utf-8")}
     assert incremental == set(BY_LOADS)
+    assert_row_tests_read_only_the_revisited_keys(target, warehouse)
 
     full = tmp_path / "full" / "warehouse.duckdb"
     full.parent.mkdir()
@@ -125,3 +129,34 @@ def test_incremental_warehouse_after_five_days_equals_a_full_refresh(tmp_path: P
     assert {"enumerations", "stg_membership__membership_events", "dim_member"} <= set(
         definitions["fct_membership_events"]
     )
+
+
+def assert_row_tests_read_only_the_revisited_keys(target: Path, warehouse: Path) -> None:
+    """In the last build, the incremental path: every not_null and accepted_values test of
+    the models built by loads read only the keys the build revisited (macros/incremental/
+    revisits.sql); every other test read its whole relation."""
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    row_tests, narrowed = set(), set()
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("test_metadata"):
+            continue
+        tested = manifest["nodes"][node["attached_node"]]["name"] if node["attached_node"] else ""
+        if tested in BY_LOADS and node["test_metadata"]["name"] in ("not_null", "accepted_values"):
+            row_tests.add(node["name"])
+        # a long test name is shortened with a hash in its file's name (the node's path)
+        compiled = next((target / "compiled").rglob(Path(node["path"]).name))
+        sql = compiled.read_text(encoding="utf-8")
+        if "meta.model_revisits" in sql:
+            narrowed.add(node["name"])
+    assert len(row_tests) > 40 and narrowed == row_tests
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        revisited = dict(
+            con.execute(
+                "select model_name, count(revisited_key) from meta.model_revisits "
+                "where not whole group by model_name"
+            ).fetchall()
+        )
+        members = con.execute("select count(distinct member_id) from marts.dim_member").fetchone()
+    assert revisited.keys() == set(BY_LOADS)
+    # A day's change: some members, not all of them.
+    assert 0 < revisited["dim_member"] < members[0]

@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from pipeline import materialize
+from pipeline import dbt_results, materialize, unit_tests_of_the_project
 from warehouse_fingerprint import VOLATILE
 
 from ingestion.spark_catalog import mart_files
@@ -45,7 +45,9 @@ KPI_QUERY = (
 @pytest.fixture(scope="module")
 def spark_run(demo_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("spark")
-    done = materialize(demo_sources, base, UNIONWH_ENGINE="spark")
+    # dbt's unit tests too, which a production build leaves out: do they pass on Spark?
+    unit_tests = {"ops": {"warehouse_dbt": {"config": {"unit_tests": True}}}}
+    done = materialize(demo_sources, base, unit_tests, UNIONWH_ENGINE="spark")
     out = base / "out"
     return {
         "base": base,
@@ -115,6 +117,10 @@ def test_dbt_built_every_seed_model_data_test_and_unit_test_on_spark(spark_run: 
     passed, warned, errors, skipped = map(int, summary[0])
     assert (warned, errors, skipped) == (0, 0, 0)
     assert passed >= 540  # 6 seeds, ~60 models, ~480 data and unit tests
+    results = dbt_results(spark_run["base"])
+    unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
+    assert {r["unique_id"] for r in unit_tests} == unit_tests_of_the_project()
+    assert {r["status"] for r in unit_tests} == {"pass"}
     assert "raw layer registered in the Spark catalog" in log
     assert "marts landed from Spark into the warehouse" in log
 

@@ -27,7 +27,8 @@
             model_name varchar not null,
             load_id varchar not null,
             recorded_at timestamp not null
-        )
+        );
+        {{ ensure_model_revisits() }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -139,6 +140,9 @@
             select load_id from meta.model_loads
             where model_name = '{{ this.identifier }}'
         );
+        {%- if not is_incremental() %}
+            {{ record_revisits(none) }};
+        {%- endif %}
         delete from meta.model_loads
         where model_name = '{{ this.identifier }}' and load_id = 'built';
         insert into meta.model_loads (model_name, load_id, recorded_at)

@@ -29,7 +29,8 @@
         where {{ key }} in (select {{ key }} from {{ batch }} where _revisit_marker);
         insert into {{ target }} ({{ columns }})
         select {{ columns }} from {{ batch }}
-        where not _revisit_marker
+        where not _revisit_marker;
+        {{ record_revisits(key, batch) }}
     {%- else -%}
         {#- The model's columns changed. Its definition changed with them, so it revisited
             every key it has (unseen_loads): the batch replaces the whole table. A key the
@@ -46,7 +47,8 @@
         {%- set columns = computed | join(', ') -%}
         create or replace table {{ target }} as
         select {{ columns }} from {{ batch }}
-        where not _revisit_marker
+        where not _revisit_marker;
+        {{ record_revisits(none) }}
     {%- endif -%}
 {%- endmacro %}
 

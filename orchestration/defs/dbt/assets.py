@@ -32,17 +32,25 @@ KEEP_DBT_TARGETS = 10
 class DbtBuildConfig(dg.Config):
     """``full_refresh``: rebuild the incremental models from the whole raw history (dbt's
     ``--full-refresh``), as the weekly full refresh does; the nightly run builds only from
-    the loads each model has not processed."""
+    the loads each model has not processed.
+
+    ``unit_tests``: run dbt's unit tests too. Off by default: their inputs are fixtures, not
+    the day's data, so a production run repeats the same verdict at a cost of its own (14
+    tests, ~3 s at any scale); dbt recommends running them in development and CI, where the
+    test suite does (``tests/test_dbt_unit_tests.py``, and the Spark build)."""
 
     full_refresh: bool = False
+    unit_tests: bool = False
 
 
-def dbt_build_args(engine: str, full_refresh: bool) -> list[str]:
+def dbt_build_args(engine: str, full_refresh: bool, unit_tests: bool = False) -> list[str]:
     args = ["build"]
     if engine == "spark":
         args += ["--target", "spark"]
     if full_refresh:
         args.append("--full-refresh")
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     return args
 
 
@@ -70,7 +78,7 @@ def warehouse_dbt(
         os.environ[ENV_SPARK_DIR] = str(spark_dir)
         rows = register_raw_in_spark(warehouse)
         context.log.info(f"raw layer registered in the Spark catalog at {spark_dir}: {rows}")
-    args = dbt_build_args(warehouse.engine, config.full_refresh)
+    args = dbt_build_args(warehouse.engine, config.full_refresh, config.unit_tests)
     invocation = dbt.cli(args, context=context)
     crash_point("dbt.started")
     for event in invocation.stream():

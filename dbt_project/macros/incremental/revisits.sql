@@ -1,0 +1,90 @@
+{#-
+    Data tests on what changed. An incremental build of a replace_keys model rewrites only the
+    keys it revisits; every other row is as the build that wrote it left it, and that build
+    tested it. So in the invocation that built it incrementally, the model's row-wise tests
+    (not_null, accepted_values: a row passes or fails on its own values) read only the rows
+    of the keys it revisited, which meta.model_revisits records.
+
+    Whole-table tests stay whole: unique (a duplicate may pair a new row with an old one),
+    relationships (a parent key deleted breaks children that were not revisited) and
+    singular tests. A full build (the first, --full-refresh, a definition or column change)
+    records a null key, "every row", and so does every other target than DuckDB, where these
+    models are tables. `dbt test` on its own, and a build of another invocation, test every
+    row: the record counts only in the invocation that wrote it. The weekly full refresh
+    (orchestration/defs/automation.py) tests every row of everything.
+-#}
+
+{#- The table of revisited keys: per model, its latest build's invocation, whether that build
+    wrote every row (`whole`), and one row per key it revisited (`revisited_key`; the row with
+    a null key is there even when it revisited none). Created by on-run-start. -#}
+{% macro ensure_model_revisits() -%}
+    create table if not exists meta.model_revisits (
+        model_name varchar not null,
+        invocation_id varchar not null,
+        whole boolean not null,
+        revisited_key varchar
+    )
+{%- endmacro %}
+
+{#- Record what `this` model's build rewrote: the keys of the marker rows of `batch` (key
+    column `key`), or every row (key none). Statements for the model's own transaction. -#}
+{% macro record_revisits(key, batch=none) -%}
+    delete from meta.model_revisits where model_name = '{{ this.identifier }}';
+    insert into meta.model_revisits (model_name, invocation_id, whole, revisited_key)
+    values ('{{ this.identifier }}', '{{ invocation_id }}', {{ key is none }}, null);
+    {%- if key is not none %}
+    insert into meta.model_revisits (model_name, invocation_id, whole, revisited_key)
+    select distinct '{{ this.identifier }}', '{{ invocation_id }}', false, cast({{ key }} as varchar)
+    from {{ batch }}
+    where _revisit_marker
+    {%- endif %}
+{%- endmacro %}
+
+{#- dbt's hook for a generic test's `model` argument (its `where` config): also narrowed to
+    the revisited keys where the comment above allows. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- set revisited = revisited_filter(relation) -%}
+    {%- if where and revisited -%}
+        {%- set where = '(' ~ where ~ ') and ' ~ revisited -%}
+    {%- elif revisited -%}
+        {%- set where = revisited -%}
+    {%- endif -%}
+    {#- dbt's own text otherwise: Spark reads `from t where (x)` as t aliased `where` (x). -#}
+    {%- if where -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}
+
+{#- The predicate that keeps the rows of the keys `relation` revisited in this invocation, or
+    '' when the test must read every row. -#}
+{% macro revisited_filter(relation) -%}
+    {%- if not execute or target.type != 'duckdb' or flags.WHICH != 'build' -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- if (model.test_metadata or {}).get('name') not in ('not_null', 'accepted_values') -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set tested = graph.nodes.values()
+        | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('name', 'equalto', relation.identifier)
+        | selectattr('config.incremental_strategy', 'equalto', 'replace_keys')
+        | list -%}
+    {%- if tested | length != 1 -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set key = tested[0].config.unique_key -%}
+    {%- set recorded -%}
+        select count(*), count(*) filter (where whole)
+        from meta.model_revisits
+        where model_name = '{{ relation.identifier }}' and invocation_id = '{{ invocation_id }}'
+    {%- endset -%}
+    {%- set row = run_query(recorded).rows[0] -%}
+    {%- if row[0] == 0 or row[1] > 0 -%}
+        {{ return('') }}
+    {%- endif -%}
+    {{ return(
+        'cast(' ~ key ~ ' as varchar) in (select revisited_key from meta.model_revisits '
+        ~ "where model_name = '" ~ relation.identifier ~ "' and revisited_key is not null)") }}
+{%- endmacro %}
