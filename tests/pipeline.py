@@ -12,6 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = Path(sys.executable).with_name("dagster")
+DBT = Path(sys.executable).with_name("dbt")
 PII_KEY = "pipeline-test-key"
 KEEP_ALL_DBT_TARGETS = 1_000_000
 MATERIALIZE = ["asset", "materialize", "-m", "orchestration.definitions", "--select", "*"]
@@ -80,7 +81,20 @@ def dbt_results(base: Path) -> list[dict]:
     return json.loads((target / "run_results.json").read_text())["results"]
 
 
+def dbt_manifest() -> dict:
+    """The dbt project's manifest, as the code location parsed it."""
+    return json.loads((ROOT / "dbt_project" / "target" / "manifest.json").read_text())
+
+
 def unit_tests_of_the_project() -> set[str]:
     """The ids of the dbt project's unit tests."""
-    manifest = json.loads((ROOT / "dbt_project" / "target" / "manifest.json").read_text())
-    return set(manifest["unit_tests"])
+    return set(dbt_manifest()["unit_tests"])
+
+
+def run_dbt(env: dict[str, str], target: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``dbt <args>`` in dbt_project/ with ``env``, its target and logs in ``target``."""
+    return subprocess.run(
+        [str(DBT), *args, "--profiles-dir", ".", "--target-path", str(target),
+         "--log-path", str(target / "logs")],
+        cwd=ROOT / "dbt_project", env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from pipeline import ROOT, dbt_results, pipeline_env, unit_tests_of_the_project
-
-DBT = Path(sys.executable).with_name("dbt")
+from pipeline import dbt_manifest, dbt_results, pipeline_env, run_dbt, unit_tests_of_the_project
 
 
 def test_every_unit_test_passes_on_duckdb(
@@ -25,11 +21,7 @@ def test_every_unit_test_passes_on_duckdb(
     shutil.copy(pipeline_run["out"] / "warehouse.duckdb", warehouse)
     env = pipeline_env(demo_sources, tmp_path, UNIONWH_WAREHOUSE_PATH=str(warehouse))
     target = tmp_path / "target"
-    done = subprocess.run(
-        [str(DBT), "test", "--select", "test_type:unit", "--profiles-dir", ".",
-         "--target-path", str(target), "--log-path", str(target / "logs")],
-        cwd=ROOT / "dbt_project", env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    done = run_dbt(env, target, "test", "--select", "test_type:unit")
     assert done.returncode == 0, done.stdout[-6000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
     unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
@@ -44,6 +36,6 @@ def test_the_pipelines_build_ran_every_data_test_and_no_unit_test(pipeline_run: 
     results = dbt_results(pipeline_run["base"])
     kinds = {r["unique_id"].split(".")[0] for r in results}
     assert kinds == {"seed", "model", "test", "operation"}
-    manifest = json.loads((ROOT / "dbt_project" / "target" / "manifest.json").read_text())
-    data_tests = {k for k, n in manifest["nodes"].items() if n["resource_type"] == "test"}
+    nodes = dbt_manifest()["nodes"]
+    data_tests = {k for k, n in nodes.items() if n["resource_type"] == "test"}
     assert {r["unique_id"] for r in results if r["unique_id"].startswith("test.")} == data_tests

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import duckdb
-from pipeline import ROOT, pipeline_env
+from pipeline import ROOT, pipeline_env, run_dbt
 from warehouse_fingerprint import fingerprint
 
 from ingestion.contract import ENTITIES
@@ -32,7 +32,6 @@ from simulator.shapes import EMPTY_SERVICES, LATE_KEYS
 SCALE = 0.002
 SEED = 23
 DAYS = 5
-DBT = Path(sys.executable).with_name("dbt")
 # The models built incrementally from the loads they have not processed (replace_keys).
 BY_LOADS = (
     "int_unions_historized",
@@ -54,11 +53,7 @@ def ingest(env: dict[str, str]) -> None:
 def dbt(env: dict[str, str], target: Path, *args: str) -> None:
     # A build runs the data tests, not the unit tests: the pipeline's build leaves them out.
     unit_tests = ["--exclude-resource-type", "unit_test"] if args[0] == "build" else []
-    done = subprocess.run(
-        [str(DBT), *args, "--profiles-dir", ".", "--target-path", str(target),
-         "--log-path", str(target / "logs"), *unit_tests],
-        cwd=ROOT / "dbt_project", env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    done = run_dbt(env, target, *args, *unit_tests)
     assert done.returncode == 0, done.stdout[-6000:]
 
 
@@ -143,9 +138,7 @@ def assert_row_tests_read_only_the_revisited_keys(target: Path, warehouse: Path)
         tested = manifest["nodes"][node["attached_node"]]["name"] if node["attached_node"] else ""
         if tested in BY_LOADS and node["test_metadata"]["name"] in ("not_null", "accepted_values"):
             row_tests.add(node["name"])
-        # a long test name is shortened with a hash in its file's name (the node's path)
-        compiled = next((target / "compiled").rglob(Path(node["path"]).name))
-        sql = compiled.read_text(encoding="utf-8")
+        sql = Path(node["compiled_path"]).read_text(encoding="utf-8")
         if "meta.model_revisits" in sql:
             narrowed.add(node["name"])
     assert len(row_tests) > 40 and narrowed == row_tests

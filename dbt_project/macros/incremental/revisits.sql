@@ -66,15 +66,11 @@
     {%- if (model.test_metadata or {}).get('name') not in ('not_null', 'accepted_values') -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set tested = graph.nodes.values()
-        | selectattr('resource_type', 'equalto', 'model')
-        | selectattr('name', 'equalto', relation.identifier)
-        | selectattr('config.incremental_strategy', 'equalto', 'replace_keys')
-        | list -%}
-    {%- if tested | length != 1 -%}
+    {%- set tested = graph.nodes.get(model.attached_node) -%}
+    {%- if tested is none or tested.config.incremental_strategy != 'replace_keys' -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set key = tested[0].config.unique_key -%}
+    {%- set key = tested.config.unique_key -%}
     {%- set recorded -%}
         select count(*), count(*) filter (where whole)
         from meta.model_revisits
