@@ -16,7 +16,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from core.crash_points import crash_point
 from core.settings import ENV_RAW_DIR, ENV_SPARK_DIR, ENV_WAREHOUSE_PATH
 from core.warehouse import connect
-from orchestration.defs.dbt.project import dbt_project, ensure_manifest
+from orchestration.defs.dbt.project import dbt_project, ensure_manifest, keep_parse_state
 from orchestration.defs.dbt.spark_marts import built_marts, land_marts
 from orchestration.defs.dbt.translator import translator
 from orchestration.lib.raw_assets import WAREHOUSE_POOL
@@ -44,9 +44,9 @@ class DbtBuildConfig(dg.Config):
 
 
 def dbt_build_args(engine: str, full_refresh: bool, unit_tests: bool = False) -> list[str]:
-    args = ["build"]
-    if engine == "spark":
-        args += ["--target", "spark"]
+    # The target named even where it is the profile's default: dbt reuses its parse state
+    # only for the same target, and the docs generate names theirs (keep_parse_state).
+    args = ["build", "--target", "spark" if engine == "spark" else "duckdb"]
     if full_refresh:
         args.append("--full-refresh")
     if not unit_tests:
@@ -84,6 +84,7 @@ def warehouse_dbt(
     for event in invocation.stream():
         yield event
         crash_point("dbt.result")
+    keep_parse_state(invocation.target_path)
     if warehouse.engine == "spark":
         landed = land_marts(
             Path(warehouse.path), warehouse.spark_path(), built_marts(invocation.target_path)
@@ -133,6 +134,7 @@ def dbt_docs(
             manifest=dbt_project.manifest_path,
             target_path=Path(tmp),
         ).wait()
+        keep_parse_state(Path(tmp))
         shutil.copyfile(dbt_project.manifest_path, Path(tmp) / "manifest.json")
         index = publish_docs(Path(tmp), docs_dir(path), inputs)
     context.log.info(f"dbt docs published to {index.parent}")
