@@ -27,6 +27,9 @@ from serving.dbt_docs import docs_dir, is_current, publish_docs, site_inputs
 # scale); without pruning a daily schedule fills the disk.
 ENV_KEEP_DBT_TARGETS = "UNIONWH_KEEP_DBT_TARGETS"
 KEEP_DBT_TARGETS = 10
+# The profile's DuckDB target, named by the build and the docs alike even though it is the
+# default: dbt reuses its parse state only for the target it parsed for (keep_parse_state).
+DUCKDB_TARGET = "duckdb"
 
 
 class DbtBuildConfig(dg.Config):
@@ -44,9 +47,7 @@ class DbtBuildConfig(dg.Config):
 
 
 def dbt_build_args(engine: str, full_refresh: bool, unit_tests: bool = False) -> list[str]:
-    # The target named even where it is the profile's default: dbt reuses its parse state
-    # only for the same target, and the docs generate names theirs (keep_parse_state).
-    args = ["build", "--target", "spark" if engine == "spark" else "duckdb"]
+    args = ["build", "--target", "spark" if engine == "spark" else DUCKDB_TARGET]
     if full_refresh:
         args.append("--full-refresh")
     if not unit_tests:
@@ -130,7 +131,7 @@ def dbt_docs(
     targets.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dbt_docs-", dir=targets) as tmp:
         dbt.cli(
-            ["docs", "generate", "--no-compile", "--target", "duckdb"],
+            ["docs", "generate", "--no-compile", "--target", DUCKDB_TARGET],
             manifest=dbt_project.manifest_path,
             target_path=Path(tmp),
         ).wait()

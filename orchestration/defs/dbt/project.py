@@ -56,9 +56,9 @@ def ensure_manifest() -> Path:
     return manifest
 
 
-# Where dagster-dbt looks for dbt's partial-parse state before each invocation: it copies
-# this file into the invocation's own target directory.
-PARSE_STATE = DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"
+# Where dagster-dbt looks for dbt's partial-parse state before each invocation (the project's
+# target directory, beside the manifest): it copies this file into the invocation's own.
+PARSE_STATE = dbt_project.manifest_path.with_name("partial_parse.msgpack")
 
 
 def keep_parse_state(invocation_target: Path) -> None:
