@@ -103,6 +103,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         from orchestration.defs.dbt.assets import KEEP_DBT_TARGETS, prune_targets
 
         prune_targets(targets, "warehouse_dbt-*", KEEP_DBT_TARGETS)
+        prune_targets(targets / "parse_states", "*.msgpack", KEEP_DBT_TARGETS)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """dbt's partial-parse state carried from one invocation to the next
 (``orchestration/defs/dbt/project.keep_parse_state``): the next invocation on the same
-warehouse parses only what changed; one on another warehouse parses the whole project, since
-the warehouse path is part of the profile dbt parsed with."""
+warehouse parses only what changed, even after invocations on other warehouses (each keeps its
+own state); the first on another warehouse parses the whole project, since the warehouse path
+is part of the profile dbt parsed with."""
 
 from __future__ import annotations
 
@@ -18,15 +19,18 @@ FULL_PARSE = "Unable to do partial parsing"
 
 
 def _parse(env: dict[str, str], target: Path, shared: Path) -> bool:
-    """``dbt parse`` starting from ``shared`` as dagster-dbt starts an invocation (a copy in
-    its own target directory); whether dbt reused that state."""
-    target.mkdir(parents=True)
-    if shared.exists():
+    """``dbt parse`` in ``target`` as the pipeline runs an invocation: the warehouse's own
+    state put there first (``invocation_target``), else the shared one (dagster-dbt copies it
+    only into a target without one); whether dbt reused the state it found."""
+    warehouse = Path(env["UNIONWH_WAREHOUSE_PATH"])
+    project.invocation_target(target, warehouse)
+    if shared.exists() and not (target / shared.name).exists():
         shutil.copy(shared, target / shared.name)
     done = run_dbt(env, target, "parse", "--target", "duckdb")
     assert done.returncode == 0, done.stdout[-4000:]
     logged = "".join(p.read_text() for p in (target / "logs").glob("dbt.log*"))
     assert (target / "manifest.json").is_file()
+    project.keep_parse_state(target, warehouse)
     return FULL_PARSE not in logged
 
 
@@ -36,16 +40,23 @@ def test_the_next_invocation_on_the_same_warehouse_parses_only_what_changed(
     shared = tmp_path / "shared" / project.PARSE_STATE.name
     shared.parent.mkdir()
     monkeypatch.setattr(project, "PARSE_STATE", shared)
+    monkeypatch.setattr(project, "PARSE_STATES", shared.with_name("parse_states"))
     # dbt parse reads no source; only the warehouse path in the profile matters here.
     here = pipeline_env(tmp_path / "sources", tmp_path / "here")
     elsewhere = pipeline_env(tmp_path / "sources", tmp_path / "elsewhere")
 
     assert not _parse(here, tmp_path / "first", shared)  # nothing to start from
-    project.keep_parse_state(tmp_path / "first")
     assert shared.read_bytes() == (tmp_path / "first" / shared.name).read_bytes()
     assert _parse(here, tmp_path / "second", shared)
-    assert not _parse(elsewhere, tmp_path / "third", shared)
-    assert list(shared.parent.iterdir()) == [shared]  # nothing staged is left
+    assert not _parse(elsewhere, tmp_path / "third", shared)  # another warehouse's state
+    # The shared state is now the other warehouse's; this one still starts from its own.
+    assert _parse(here, tmp_path / "fourth", shared)
+    assert _parse(elsewhere, tmp_path / "fifth", shared)
+    assert len(list((shared.parent / "parse_states").glob("*.msgpack"))) == 2
+    # Nothing staged is left.
+    assert sorted(p.name for p in shared.parent.rglob("*")) == sorted(
+        [shared.name, "parse_states", *(p.name for p in project.PARSE_STATES.iterdir())]
+    )
 
 
 def test_build_and_docs_name_the_same_target() -> None:

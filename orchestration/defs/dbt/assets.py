@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,13 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from core.crash_points import crash_point
 from core.settings import ENV_RAW_DIR, ENV_SPARK_DIR, ENV_WAREHOUSE_PATH
 from core.warehouse import connect
-from orchestration.defs.dbt.project import dbt_project, ensure_manifest, keep_parse_state
+from orchestration.defs.dbt.project import (
+    PARSE_STATES,
+    dbt_project,
+    ensure_manifest,
+    invocation_target,
+    keep_parse_state,
+)
 from orchestration.defs.dbt.spark_marts import built_marts, land_marts
 from orchestration.defs.dbt.translator import translator
 from orchestration.lib.raw_assets import WAREHOUSE_POOL
@@ -73,19 +80,23 @@ def warehouse_dbt(
     catalog first, the build runs there (target ``spark``), and the marts it built are landed
     in the DuckDB warehouse for the quality suites, the publication and BI."""
     # dbt runs inside dbt_project/, so hand it the warehouse as an absolute path.
-    os.environ[ENV_WAREHOUSE_PATH] = str(Path(warehouse.path).resolve())
+    path = Path(warehouse.path).resolve()
+    os.environ[ENV_WAREHOUSE_PATH] = str(path)
     if warehouse.engine == "spark":
         spark_dir = warehouse.spark_path()
         os.environ[ENV_SPARK_DIR] = str(spark_dir)
         rows = register_raw_in_spark(warehouse)
         context.log.info(f"raw layer registered in the Spark catalog at {spark_dir}: {rows}")
     args = dbt_build_args(warehouse.engine, config.full_refresh, config.unit_tests)
-    invocation = dbt.cli(args, context=context)
+    # Named as dagster-dbt names its own target directories: <op>-<run>-<unique>.
+    name = f"{context.op_def.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    target = invocation_target(Path(dbt_project.project_dir) / "target" / name, path)
+    invocation = dbt.cli(args, context=context, target_path=target)
     crash_point("dbt.started")
     for event in invocation.stream():
         yield event
         crash_point("dbt.result")
-    keep_parse_state(invocation.target_path)
+    keep_parse_state(invocation.target_path, path)
     if warehouse.engine == "spark":
         landed = land_marts(
             Path(warehouse.path), warehouse.spark_path(), built_marts(invocation.target_path)
@@ -93,6 +104,7 @@ def warehouse_dbt(
         context.log.info(f"marts landed from Spark into the warehouse: {landed}")
     keep = int(os.environ.get(ENV_KEEP_DBT_TARGETS) or KEEP_DBT_TARGETS)
     prune_targets(invocation.target_path.parent, f"{context.op_def.name}-*", keep)
+    prune_targets(PARSE_STATES, "*.msgpack", keep)
 
 
 @dg.asset(
@@ -133,9 +145,9 @@ def dbt_docs(
         dbt.cli(
             ["docs", "generate", "--no-compile", "--target", DUCKDB_TARGET],
             manifest=dbt_project.manifest_path,
-            target_path=Path(tmp),
+            target_path=invocation_target(Path(tmp), path),
         ).wait()
-        keep_parse_state(Path(tmp))
+        keep_parse_state(Path(tmp), path)
         shutil.copyfile(dbt_project.manifest_path, Path(tmp) / "manifest.json")
         index = publish_docs(Path(tmp), docs_dir(path), inputs)
     context.log.info(f"dbt docs published to {index.parent}")
@@ -161,8 +173,12 @@ def register_raw_in_spark(warehouse: WarehouseResource) -> dict[str, int]:
 
 
 def prune_targets(root: Path, pattern: str, keep: int) -> list[Path]:
-    """Delete all but the ``keep`` newest run target directories matching ``pattern``."""
+    """Delete all but the ``keep`` newest run target directories (or files) matching
+    ``pattern``."""
     runs = sorted(root.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in runs[max(keep, 1) :]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
     return runs[max(keep, 1) :]

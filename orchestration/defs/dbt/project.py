@@ -1,6 +1,8 @@
 """The one cached DbtProject, its dbt executable, and a manifest that is never stale."""
 
+import contextlib
 import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -57,12 +59,33 @@ def ensure_manifest() -> Path:
 
 
 # Where dagster-dbt looks for dbt's partial-parse state before each invocation (the project's
-# target directory, beside the manifest): it copies this file into the invocation's own.
+# target directory, beside the manifest): it copies this file into an invocation's own target
+# directory unless that already holds one.
 PARSE_STATE = dbt_project.manifest_path.with_name("partial_parse.msgpack")
+# Beside it, the state each warehouse's last invocation left, named from the warehouse's path:
+# where one project serves several warehouses (benchmarks at several scales, the tests), each
+# starts from its own instead of parsing in full after another's.
+PARSE_STATES = PARSE_STATE.with_name("parse_states")
 
 
-def keep_parse_state(invocation_target: Path) -> None:
-    """Make an invocation's partial-parse state the one the next invocation starts from.
+def _state_of(warehouse: Path) -> Path:
+    key = hashlib.sha256(os.fsencode(warehouse.resolve())).hexdigest()[:16]
+    return PARSE_STATES / f"{key}.msgpack"
+
+
+def invocation_target(target: Path, warehouse: Path) -> Path:
+    """``target``, created, holding ``warehouse``'s own parse state when it has one: handed to
+    ``DbtCliResource.cli(target_path=...)``, dbt starts from it; without one, dagster-dbt copies
+    the shared state (``PARSE_STATE``) in, as before."""
+    target.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):  # none yet, or pruned meanwhile: parse in full
+        shutil.copyfile(_state_of(warehouse), target / PARSE_STATE.name)
+    return target
+
+
+def keep_parse_state(invocation_target: Path, warehouse: Path) -> None:
+    """Make an invocation's partial-parse state the one the next invocation starts from: the
+    shared one, and ``warehouse``'s own.
 
     dbt parses the whole project again (4 s of CPU, two invocations a run) whenever the
     profile it parsed with differs from the one it runs with: the warehouse path is part of it.
@@ -74,6 +97,8 @@ def keep_parse_state(invocation_target: Path) -> None:
     state = invocation_target / PARSE_STATE.name
     if not state.is_file():
         return
-    staged = PARSE_STATE.with_name(f".{PARSE_STATE.name}.{os.getpid()}")
-    shutil.copyfile(state, staged)
-    os.replace(staged, PARSE_STATE)
+    PARSE_STATES.mkdir(exist_ok=True)
+    for kept in (PARSE_STATE, _state_of(warehouse)):
+        staged = kept.with_name(f".{kept.name}.{os.getpid()}")
+        shutil.copyfile(state, staged)
+        os.replace(staged, kept)
