@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -46,28 +48,45 @@ def run_dagster(
     env: dict[str, str], base: Path, *args: str, timeout: float = 900
 ) -> subprocess.CompletedProcess[str]:
     """``dagster <args>`` from the project root in a session of its own (a crash point kills
-    its whole process group, never pytest); its output is appended to ``base/dagster.log``."""
-    done = subprocess.run(
-        [str(DAGSTER), *(args or MATERIALIZE)],
+    its whole process group, never pytest); its output is appended to ``base/dagster.log``.
+
+    Past ``timeout`` seconds the whole group is killed, not only ``dagster``: its dbt and
+    Spark's JVM would otherwise go on taking the cores from the rest of the suite."""
+    command = [str(DAGSTER), *(args or MATERIALIZE)]
+    with subprocess.Popen(
+        command,
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
         start_new_session=True,
-    )
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            with (base / "dagster.log").open("a", encoding="utf-8") as log:
+                log.write(stdout + stderr)
+            raise
     with (base / "dagster.log").open("a", encoding="utf-8") as log:
-        log.write(done.stdout + done.stderr)
-    return done
+        log.write(stdout + stderr)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def materialize(
-    sources: Path, base: Path, run_config: dict | None = None, **extra: str
+    sources: Path,
+    base: Path,
+    run_config: dict | None = None,
+    timeout: float = 900,
+    **extra: str,
 ) -> subprocess.CompletedProcess[str]:
     """Run the contract's command on ``sources`` (with ``run_config``, as ``--config-json``);
     output and the Dagster instance go to ``base``. Fails the test unless the run succeeds."""
     args = [*MATERIALIZE, "--config-json", json.dumps(run_config)] if run_config else []
-    done = run_dagster(pipeline_env(sources, base, **extra), base, *args)
+    done = run_dagster(pipeline_env(sources, base, **extra), base, *args, timeout=timeout)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     return done
 

@@ -47,7 +47,9 @@ def spark_run(demo_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     base = tmp_path_factory.mktemp("spark")
     # dbt's unit tests too, which a production build leaves out: do they pass on Spark?
     unit_tests = {"ops": {"warehouse_dbt": {"config": {"unit_tests": True}}}}
-    done = materialize(demo_sources, base, unit_tests, UNIONWH_ENGINE="spark")
+    # Alone on the 2-core machine this run takes ~10 minutes; beside the suite's other workers
+    # in a slow hour it passed the usual 15 (CI, 2026-12-05). The limit only catches a hang.
+    done = materialize(demo_sources, base, unit_tests, timeout=3600, UNIONWH_ENGINE="spark")
     out = base / "out"
     return {
         "base": base,
