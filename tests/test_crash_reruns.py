@@ -154,7 +154,9 @@ def test_two_runs_at_once_are_serialised_and_readers_never_wait(
             )
             for _ in range(2)
         ]
-        outputs = [run.communicate(timeout=900) for run in runs]
+        # Serialised, the two take twice one run's time: 15 minutes on a slow hour beside
+        # the suite's other workers (CI, 2026-12-05). The limit only catches a hang.
+        outputs = [run.communicate(timeout=1800) for run in runs]
     finally:
         stop.set()
         for reader in readers:
