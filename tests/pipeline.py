@@ -62,17 +62,17 @@ def run_dagster(
         text=True,
         start_new_session=True,
     ) as process:
+        stdout = stderr = ""
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             stdout, stderr = process.communicate()
+            raise
+        finally:
             with (base / "dagster.log").open("a", encoding="utf-8") as log:
                 log.write(stdout + stderr)
-            raise
-    with (base / "dagster.log").open("a", encoding="utf-8") as log:
-        log.write(stdout + stderr)
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
