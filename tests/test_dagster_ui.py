@@ -80,4 +80,4 @@ def test_graphql_lists_every_group_check_schedule_and_sensor(webserver: str) -> 
     assert (("raw", "membership", "member"), "validity") in served_checks
     assert len(repo["assetNodes"]) == len(graph.get_all_asset_keys())
     assert [s["name"] for s in repo["schedules"]] == ["daily_refresh", "weekly_full_refresh"]
-    assert [s["name"] for s in repo["sensors"]] == ["services_landing_sensor"]
+    assert [s["name"] for s in repo["sensors"]] == ["refresh_on_arrival", "services_landing_sensor"]

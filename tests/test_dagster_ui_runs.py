@@ -8,7 +8,9 @@ only the instigator it tests, as a user flips the toggle in the UI, and leaves n
 progress:
 
 1. "Materialize all" from the webserver, compared with the CLI's run of the same sources;
-2. the sensor: skipped while everything is loaded, one run for the files an advance drops;
+2. the sensors: the landing sensor skipped while everything is loaded, one run for the files
+   an advance drops; the automation sensor then one run of what is built from them, which
+   publishes;
 3. the weekly full refresh's schedule (every minute here): one tick, one run of the whole
    pipeline with its run config (dbt --full-refresh), the serving file written whole.
 """
@@ -48,9 +50,11 @@ MODULE = "orchestration.definitions"
 SCHEDULE = "weekly_full_refresh"
 NIGHTLY = "daily_refresh"
 SENSOR = "services_landing_sensor"
+AUTOMATION = "refresh_on_arrival"
 ASSET_JOB = "__ASSET_JOB"  # the implicit job of all assets, what "Materialize all" launches
 REFRESH_CRON = "* * * * *"
 LANDING_POLL_SECONDS = 10
+AUTOMATION_SECONDS = 10
 STARTUP_TIMEOUT = 300
 RUN_TIMEOUT = 15 * 60
 SENSOR_TIMEOUT = 180
@@ -126,7 +130,10 @@ RUN_QUERY = """
 query Run($runId: ID!) {
   runOrError(runId: $runId) {
     __typename
-    ... on Run { runId status startTime endTime tags { key value } runConfigYaml }
+    ... on Run {
+      runId status startTime endTime tags { key value } runConfigYaml
+      assetSelection { path }
+    }
     ... on RunNotFoundError { message }
     ... on PythonError { message }
   }
@@ -534,14 +541,16 @@ def dagster_dev(
         base,
         UNIONWH_FULL_REFRESH_CRON=REFRESH_CRON,
         UNIONWH_LANDING_POLL_SECONDS=str(LANDING_POLL_SECONDS),
+        UNIONWH_AUTOMATION_SECONDS=str(AUTOMATION_SECONDS),
     )
-    # `make dagster-home`, then the schedule and the sensor (RUNNING by default) stopped in
+    # `make dagster-home`, then the schedules and the sensors (RUNNING by default) stopped in
     # the instance before the daemon can tick: each test turns on what it tests.
     for args in (
         ("instance", "migrate"),
         ("schedule", "stop", SCHEDULE, "-m", MODULE),
         ("schedule", "stop", NIGHTLY, "-m", MODULE),
         ("sensor", "stop", SENSOR, "-m", MODULE),
+        ("sensor", "stop", AUTOMATION, "-m", MODULE),
     ):
         done = run_dagster(env, base, *args, timeout=300)
         assert done.returncode == 0, (
@@ -566,10 +575,15 @@ def dagster_dev(
         ]
         assert repo["sensors"] == [
             {
+                "name": AUTOMATION,
+                "minIntervalSeconds": AUTOMATION_SECONDS,
+                "sensorState": {"status": "STOPPED"},
+            },
+            {
                 "name": SENSOR,
                 "minIntervalSeconds": LANDING_POLL_SECONDS,
                 "sensorState": {"status": "STOPPED"},
-            }
+            },
         ]
         yield dev
     finally:
@@ -652,10 +666,20 @@ def test_materialize_all_from_the_webserver(
     print(f"\nrun page screenshot: {png}")
 
 
-def test_sensor_loads_only_new_landing_files(dagster_dev: DagsterDev) -> None:
+def test_sensors_load_new_landing_files_and_refresh_what_they_feed(
+    dagster_dev: DagsterDev,
+) -> None:
     landing = dagster_dev.sources / "landing"
     assert dagster_dev.warehouse.exists(), "test_materialize_all_from_the_webserver loads first"
-    with dagster_dev.turned_on("sensor", SENSOR) as turned_on_at:
+    published_before = publication_version(dagster_dev.serving)
+    with (
+        dagster_dev.turned_on("sensor", AUTOMATION) as automation_on_at,
+        dagster_dev.turned_on("sensor", SENSOR) as turned_on_at,
+    ):
+        # Its first tick only starts its cursor: materialize all left nothing to request.
+        first = dagster_dev.wait_for_tick("sensor", AUTOMATION, SENSOR_TIMEOUT)
+        assert first["runIds"] == [], first
+        print(f"\nautomation: first tick {first['timestamp'] - automation_on_at:.0f} s after on")
         first = dagster_dev.wait_for_tick("sensor", SENSOR, SENSOR_TIMEOUT)
         assert first["status"] == "SKIPPED" and first["runIds"] == [], first
         print(
@@ -698,11 +722,43 @@ def test_sensor_loads_only_new_landing_files(dagster_dev: DagsterDev) -> None:
             loaded = meta_files(dagster_dev.warehouse) - loaded_before
         launched = [t for t in dagster_dev.ticks("sensor", SENSOR) if t["runIds"]]
 
+        # What the loads feed, refreshed by the automation sensor once the last load is done.
+        last_loaded = max(float(r["endTime"]) for r in runs)
+        refresh = dagster_dev.wait_for_tick(
+            "sensor",
+            AUTOMATION,
+            RUN_TIMEOUT,
+            wanted=lambda t: bool(t["runIds"]) and t["timestamp"] > last_loaded,
+        )
+        (refresh_id,) = refresh["runIds"]
+        refreshed = dagster_dev.wait_for_run(refresh_id)
+        dagster_dev.assert_succeeded(refreshed)
+        print(
+            f"automation: run requested {refresh['timestamp'] - last_loaded:.0f} s after the "
+            f"last load; the run took {took(refreshed)}"
+        )
+        refreshes = [t for t in dagster_dev.ticks("sensor", AUTOMATION) if t["runIds"]]
+
     assert {(file, size) for _, _, file, size, _ in loaded} == new
     assert {source for source, *_ in loaded} == {"services"}
     assert len({load_id for *_, load_id in loaded}) == len(runs)
     assert [t["runIds"] for t in launched] == [[r["runId"]] for r in runs]
     dagster_dev.assert_no_run_in_progress()
+
+    # Each refresh ran what the services' loads feed, and only that (tests/test_automation.py
+    # has the exact set); the last one published.
+    for tick in refreshes:
+        (run_id,) = tick["runIds"]
+        run = dagster_dev.run(run_id)
+        dagster_dev.assert_succeeded(run)
+        assert tags_of(run)["dagster/sensor_name"] == AUTOMATION
+        selected = {"/".join(key["path"]) for key in run["assetSelection"]}
+        assert {"marts/fct_service_deliveries", "serving/warehouse"} <= selected, selected
+        assert not {key for key in selected if key.startswith("raw/")}, selected
+        assert "marts/fct_dispute_cases" not in selected, selected
+    assert refreshes[-1]["runIds"] == [refresh_id]
+    published = publication_version(dagster_dev.serving)
+    assert published is not None and published != published_before
 
 
 def test_schedule_tick_runs_the_whole_pipeline(dagster_dev: DagsterDev) -> None:

@@ -1,4 +1,6 @@
-"""Schedules that run the whole pipeline: nightly from what changed, weekly from scratch."""
+"""What starts runs: schedules that run the whole pipeline (nightly from what changed, weekly
+from scratch), and the sensor that refreshes what is built from a load that arrived between
+them (the landing sensor, ``defs/services/sensors.py``, starts those loads)."""
 
 import os
 
@@ -14,12 +16,21 @@ DEFAULT_REFRESH_CRON = "0 2 * * *"
 # Sunday 04:00, after the nightly refresh of that night.
 ENV_FULL_REFRESH_CRON = "UNIONWH_FULL_REFRESH_CRON"
 DEFAULT_FULL_REFRESH_CRON = "0 4 * * 0"
+# How often the automation conditions are evaluated (orchestration/lib/automation.py). Each
+# evaluation reads the instance's event log only; 30 s is Dagster's default.
+ENV_AUTOMATION_SECONDS = "UNIONWH_AUTOMATION_SECONDS"
+DEFAULT_AUTOMATION_SECONDS = 30
 FULL_REFRESH_CONFIG = {
     "ops": {
         "warehouse_dbt": {"config": {"full_refresh": True}},
         "serving__warehouse": {"config": {"whole": True}},
     }
 }
+
+
+def automation_seconds() -> int:
+    value = os.environ.get(ENV_AUTOMATION_SECONDS, "").strip()
+    return int(value) if value else DEFAULT_AUTOMATION_SECONDS
 
 
 def refresh_cron() -> str:
@@ -54,4 +65,17 @@ weekly_full_refresh = dg.ScheduleDefinition(
         f"time ({ENV_FULL_REFRESH_CRON}; default Sundays at 04:00)."
     ),
     default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+refresh_on_arrival = dg.AutomationConditionSensorDefinition(
+    name="refresh_on_arrival",
+    target=dg.AssetSelection.all(),
+    minimum_interval_seconds=automation_seconds(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Refreshes what is built from a load that arrived outside the nightly run (the landing "
+        "sensor's, or one launched from the UI): the dbt models, tests and quality suites "
+        "downstream of it and the serving file, in one run; evaluated every "
+        f"{ENV_AUTOMATION_SECONDS} seconds (default {DEFAULT_AUTOMATION_SECONDS})."
+    ),
 )

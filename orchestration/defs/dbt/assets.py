@@ -26,6 +26,7 @@ from orchestration.defs.dbt.project import (
 )
 from orchestration.defs.dbt.spark_marts import built_marts, land_marts
 from orchestration.defs.dbt.translator import translator
+from orchestration.lib.automation import on_arrival
 from orchestration.lib.raw_assets import WAREHOUSE_POOL
 from orchestration.lib.resources import WarehouseResource
 from serving.dbt_docs import docs_dir, is_current, publish_docs, site_inputs
@@ -113,6 +114,7 @@ def warehouse_dbt(
     group_name="serving",
     kinds={"dbt", "html"},
     pool=WAREHOUSE_POOL,
+    automation_condition=on_arrival(),
     description=(
         "The dbt docs of the warehouse (models, columns, tests, lineage, the catalog of the "
         "built tables), published to <warehouse stem>_docs/ beside it; `make docs` serves them."

@@ -6,12 +6,16 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from orchestration.lib.automation import on_arrival
+
 _LAYERS = {"staging", "intermediate", "marts"}
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
     """Models and seeds are keyed ``<schema>/<name>`` (``marts/kpi_values``) and grouped by
-    layer; sources keep the ingestion asset keys their ``meta.dagster.asset_key`` names."""
+    layer; sources keep the ingestion asset keys their ``meta.dagster.asset_key`` names.
+    Models and their tests refresh when what they read arrives (``on_arrival``); seeds change
+    with the project's code, not with the sources, and have none."""
 
     def get_asset_spec(
         self,
@@ -27,6 +31,27 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return spec.replace_attributes(
             key=dg.AssetKey([node["schema"], node["name"]]),
             group_name=f"warehouse_{layer}",
+            automation_condition=on_arrival() if node["resource_type"] == "model" else None,
+        )
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: Any | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        return dg.AssetCheckSpec(
+            spec.name,
+            asset=spec.asset_key,
+            description=spec.description,
+            additional_deps=spec.additional_deps,
+            blocking=spec.blocking,
+            metadata=spec.metadata,
+            automation_condition=on_arrival(),
         )
 
 

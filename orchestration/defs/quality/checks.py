@@ -20,6 +20,7 @@ import dagster as dg
 
 from ingestion.contract import ENTITIES, Entity
 from ingestion.raw_store import beijing_now
+from orchestration.lib.automation import on_arrival
 from orchestration.lib.raw_assets import WAREHOUSE_POOL, raw_asset_key
 from orchestration.lib.resources import WarehouseResource
 from quality.config import load_thresholds
@@ -53,6 +54,7 @@ def _spec(suite: Suite) -> dg.AssetCheckSpec:
             "severity": suite.severity.value,
             "blocks": _blocks(suite),
         },
+        automation_condition=on_arrival(),
     )
 
 
@@ -66,6 +68,7 @@ def _quarantine_spec(entity: Entity) -> dg.AssetCheckSpec:
             "rejected, by rule: WARN when any (they count nowhere), ERROR above the configured "
             "share and count (quality/thresholds.yml, quarantine): an unusable input."
         ),
+        automation_condition=on_arrival(),
     )
 
 

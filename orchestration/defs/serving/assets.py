@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_dbt
+from orchestration.lib.automation import on_arrival
 from orchestration.lib.freshness import refresh_freshness
 from orchestration.lib.raw_assets import WAREHOUSE_POOL
 from orchestration.lib.resources import ServingResource, WarehouseResource
@@ -29,6 +30,7 @@ class PublicationConfig(dg.Config):
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
     freshness_policy=refresh_freshness(),
+    automation_condition=on_arrival(),
     description=(
         "The marts and the latest check findings (marts.data_quality) published to "
         "UNIONWH_SERVING_PATH for analysts and BI, swapped in atomically. Blocked while the "
@@ -71,6 +73,7 @@ def serving_warehouse(
     group_name="serving",
     kinds={"html"},
     freshness_policy=refresh_freshness(),
+    automation_condition=on_arrival(),
     description=(
         "The work-report dashboard (dashboard.html beside the serving file): the year's KPIs "
         "as the report lists them, monthly city series and figures by district, as charts."
