@@ -386,6 +386,13 @@ class DagsterDev:
 
         return self.wait_for(f"end of run {run_id}", finished, timeout, 3.0)
 
+    def tick_run(self, tick: dict[str, Any]) -> dict[str, Any]:
+        """The one run ``tick`` launched, once it has succeeded."""
+        (run_id,) = tick["runIds"]
+        run = self.wait_for_run(run_id)
+        self.assert_succeeded(run)
+        return run
+
     def failure_report(self, run_id: str) -> str:
         """The run's step statuses and its error events, from GraphQL."""
         lines: list[str] = []
@@ -709,9 +716,7 @@ def test_sensors_load_new_landing_files_and_refresh_what_they_feed(
             tick = dagster_dev.wait_for_tick(
                 "sensor", SENSOR, SENSOR_TIMEOUT, after=tick, wanted=lambda t: bool(t["runIds"])
             )
-            (run_id,) = tick["runIds"]
-            run = dagster_dev.wait_for_run(run_id)
-            dagster_dev.assert_succeeded(run)
+            run = dagster_dev.tick_run(tick)
             assert tags_of(run)["dagster/sensor_name"] == SENSOR
             runs.append(run)
             print(
@@ -730,9 +735,7 @@ def test_sensors_load_new_landing_files_and_refresh_what_they_feed(
             RUN_TIMEOUT,
             wanted=lambda t: bool(t["runIds"]) and t["timestamp"] > last_loaded,
         )
-        (refresh_id,) = refresh["runIds"]
-        refreshed = dagster_dev.wait_for_run(refresh_id)
-        dagster_dev.assert_succeeded(refreshed)
+        refreshed = dagster_dev.tick_run(refresh)
         print(
             f"automation: run requested {refresh['timestamp'] - last_loaded:.0f} s after the "
             f"last load; the run took {took(refreshed)}"
@@ -756,7 +759,7 @@ def test_sensors_load_new_landing_files_and_refresh_what_they_feed(
         assert {"marts/fct_service_deliveries", "serving/warehouse"} <= selected, selected
         assert not {key for key in selected if key.startswith("raw/")}, selected
         assert "marts/fct_dispute_cases" not in selected, selected
-    assert refreshes[-1]["runIds"] == [refresh_id]
+    assert refreshes[-1]["runIds"] == [refreshed["runId"]]
     published = publication_version(dagster_dev.serving)
     assert published is not None and published != published_before
 
@@ -767,15 +770,13 @@ def test_schedule_tick_runs_the_whole_pipeline(dagster_dev: DagsterDev) -> None:
         tick = dagster_dev.wait_for_tick("schedule", SCHEDULE, SCHEDULE_TIMEOUT)
     # Stopped at once: the next minute's tick would launch a second run.
     assert tick["status"] == "SUCCESS", tick
-    (run_id,) = tick["runIds"]
-    run = dagster_dev.wait_for_run(run_id)
-    dagster_dev.assert_succeeded(run)
+    run = dagster_dev.tick_run(tick)
     print(
         f"\nschedule: tick {tick['timestamp'] - turned_on_at:.0f} s after turning it on, "
         f"took {took(tick, 'timestamp', 'endTimestamp')}; the run took {took(run)}"
     )
     assert tags_of(run)["dagster/schedule_name"] == SCHEDULE
-    assert [t["runIds"] for t in dagster_dev.ticks("schedule", SCHEDULE)] == [[run_id]]
+    assert [t["runIds"] for t in dagster_dev.ticks("schedule", SCHEDULE)] == [[run["runId"]]]
     dagster_dev.assert_no_run_in_progress()
 
     published = publication_version(dagster_dev.serving)
