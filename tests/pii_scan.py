@@ -1,7 +1,10 @@
 """Find planted personal data anywhere the pipeline writes.
 
 DuckDB and Parquet compress strings, so a byte scan of them proves nothing: their text
-columns (nested ones through JSON) are queried instead. Every other file is scanned as bytes.
+columns (nested ones through JSON) are queried instead. SQLite files (Dagster's run and event
+storage) are read row by row, compressed values decompressed (Dagster stores its job
+snapshots zlib-compressed), and their bytes scanned as UTF-8, SQLite's encoding, which also
+covers rows in free pages. Every other file is scanned as bytes, as UTF-8 and as GB18030.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import gzip
 import json
 import re
 import sqlite3
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,6 +127,33 @@ def scan_parquet(path: Path, pii: Pii) -> dict[str, set[str]]:
     return findings
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def scan_sqlite(path: Path, pii: Pii) -> set[str]:
+    """Every value of every table, a zlib-compressed one decompressed, and the file's bytes
+    as UTF-8. Not as GB18030: compressed bytes read that way spell two-character names by
+    chance (a Dagster job snapshot spelled 何军, 2026-12-06), and SQLite's text is UTF-8."""
+    found = pii.hits_in_text(path.read_bytes().decode("utf-8", errors="ignore"))
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        tables = [t for (t,) in con.execute("select name from sqlite_master where type='table'")]
+        for table in tables:
+            for row in con.execute(f'select * from "{table}"'):
+                for value in row:
+                    if isinstance(value, (str, bytes)):
+                        found |= pii.hits_in_text(_sqlite_text(value))
+    return found
+
+
+def _sqlite_text(value: str | bytes) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return zlib.decompress(value).decode("utf-8", errors="ignore")
+    except zlib.error:  # a blob stored as it is
+        return value.decode("utf-8", errors="ignore")
+
+
 def scan_bytes(path: Path, pii: Pii) -> set[str]:
     data = path.read_bytes()
     return pii.hits_in_text(data.decode("utf-8", errors="ignore")) | pii.hits_in_text(
@@ -147,9 +178,14 @@ def scan_tree(root: Path, pii: Pii) -> dict[str, set[str]]:
             findings |= scan_parquet(path, pii)
         else:
             try:
-                hits = scan_bytes(path, pii)
+                hits = (scan_sqlite if _is_sqlite(path) else scan_bytes)(path, pii)
             except FileNotFoundError:
                 continue  # gone since it was listed: SQLite's -shm when its last reader closes
             if hits:
                 findings[str(path)] = hits
     return findings
+
+
+def _is_sqlite(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER

@@ -12,7 +12,8 @@ progress:
    an advance drops; the automation sensor then one run of what is built from them, which
    publishes;
 3. the weekly full refresh's schedule (every minute here): one tick, one run of the whole
-   pipeline with its run config (dbt --full-refresh), the serving file written whole.
+   pipeline with its run config (dbt --full-refresh), the serving file written whole; the
+   automation sensor, on meanwhile, requests nothing during that run or after it.
 """
 
 from __future__ import annotations
@@ -727,19 +728,28 @@ def test_sensors_load_new_landing_files_and_refresh_what_they_feed(
             loaded = meta_files(dagster_dev.warehouse) - loaded_before
         launched = [t for t in dagster_dev.ticks("sensor", SENSOR) if t["runIds"]]
 
-        # What the loads feed, refreshed by the automation sensor once the last load is done.
-        last_loaded = max(float(r["endTime"]) for r in runs)
+        # What the loads feed, refreshed by the automation sensor once the last load has
+        # materialized the raw assets (its run may still be running its checks then).
+        last_load = max(float(r["startTime"]) for r in runs)
         refresh = dagster_dev.wait_for_tick(
             "sensor",
             AUTOMATION,
             RUN_TIMEOUT,
-            wanted=lambda t: bool(t["runIds"]) and t["timestamp"] > last_loaded,
+            wanted=lambda t: bool(t["runIds"]) and t["timestamp"] > last_load,
         )
         refreshed = dagster_dev.tick_run(refresh)
         print(
-            f"automation: run requested {refresh['timestamp'] - last_loaded:.0f} s after the "
-            f"last load; the run took {took(refreshed)}"
+            f"automation: run requested {refresh['timestamp'] - last_load:.0f} s after the "
+            f"last load started; the run took {took(refreshed)}"
         )
+        # Then everything the loads feed is up to date: the next tick requests nothing.
+        quiet = dagster_dev.wait_for_tick(
+            "sensor",
+            AUTOMATION,
+            SENSOR_TIMEOUT,
+            wanted=lambda t: t["timestamp"] > float(refreshed["endTime"]),
+        )
+        assert quiet["runIds"] == [], quiet
         refreshes = [t for t in dagster_dev.ticks("sensor", AUTOMATION) if t["runIds"]]
 
     assert {(file, size) for _, _, file, size, _ in loaded} == new
@@ -766,15 +776,28 @@ def test_sensors_load_new_landing_files_and_refresh_what_they_feed(
 
 def test_schedule_tick_runs_the_whole_pipeline(dagster_dev: DagsterDev) -> None:
     published_before = publication_version(dagster_dev.serving)
-    with dagster_dev.turned_on("schedule", SCHEDULE) as turned_on_at:
-        tick = dagster_dev.wait_for_tick("schedule", SCHEDULE, SCHEDULE_TIMEOUT)
-    # Stopped at once: the next minute's tick would launch a second run.
-    assert tick["status"] == "SUCCESS", tick
-    run = dagster_dev.tick_run(tick)
-    print(
-        f"\nschedule: tick {tick['timestamp'] - turned_on_at:.0f} s after turning it on, "
-        f"took {took(tick, 'timestamp', 'endTimestamp')}; the run took {took(run)}"
-    )
+    # The automation sensor on throughout, as it is by default: the scheduled run updates
+    # everything, so it must request nothing, during the run or after it.
+    with dagster_dev.turned_on("sensor", AUTOMATION) as automation_on_at:
+        with dagster_dev.turned_on("schedule", SCHEDULE) as turned_on_at:
+            tick = dagster_dev.wait_for_tick("schedule", SCHEDULE, SCHEDULE_TIMEOUT)
+        # Stopped at once: the next minute's tick would launch a second run.
+        assert tick["status"] == "SUCCESS", tick
+        run = dagster_dev.tick_run(tick)
+        print(
+            f"\nschedule: tick {tick['timestamp'] - turned_on_at:.0f} s after turning it on, "
+            f"took {took(tick, 'timestamp', 'endTimestamp')}; the run took {took(run)}"
+        )
+        ended = float(run["endTime"])
+        dagster_dev.wait_for_tick(
+            "sensor",
+            AUTOMATION,
+            SENSOR_TIMEOUT,
+            wanted=lambda t: t["timestamp"] > ended + 2 * AUTOMATION_SECONDS,
+        )
+        ticks = dagster_dev.ticks("sensor", AUTOMATION)
+        during = [t for t in ticks if t["timestamp"] > automation_on_at]
+    assert len(during) >= 3 and [t["runIds"] for t in during] == [[]] * len(during), during
     assert tags_of(run)["dagster/schedule_name"] == SCHEDULE
     assert [t["runIds"] for t in dagster_dev.ticks("schedule", SCHEDULE)] == [[run["runId"]]]
     dagster_dev.assert_no_run_in_progress()

@@ -5,6 +5,9 @@ wrote may hold a planted name, ID number or phone."""
 
 from __future__ import annotations
 
+import sqlite3
+import zlib
+from contextlib import closing
 from pathlib import Path
 
 import duckdb
@@ -56,9 +59,17 @@ def test_the_scan_finds_personal_data_when_it_is_there(tmp_path: Path, demo_sour
         con.execute("create table u (who varchar)")
         con.execute("insert into u values (?)", [leaked_name])
     (tmp_path / "run.log").write_text(f"caller was {leaked_name}\n", encoding="utf-8")
+    # Dagster's SQLite storage: a phone in a text column, a name in a compressed snapshot.
+    with closing(sqlite3.connect(tmp_path / "runs.db")) as con, con:
+        con.execute("create table runs (run_body text)")
+        con.execute("insert into runs values (?)", [f'{{"tags": "{leaked_phone}"}}'])
+        con.execute("create table snapshots (snapshot_body blob)")
+        snapshot = zlib.compress(f'{{"description": "{leaked_name}"}}'.encode())
+        con.execute("insert into snapshots values (?)", [snapshot])
     findings = scan_tree(tmp_path, pii)
     assert findings == {
         "leak.duckdb:main.t.n": {leaked_phone},
         "leak.duckdb:main.u.who": {leaked_name},
         str(tmp_path / "run.log"): {leaked_name},
+        str(tmp_path / "runs.db"): {leaked_phone, leaked_name},
     }
