@@ -79,15 +79,16 @@ def test_a_landed_load_refreshes_exactly_what_is_built_from_it(
     requested = after_full_run.requested()
     downstream = dg.AssetSelection.assets(*services).downstream(include_self=False)
     built_from = downstream.resolve(graph)
+    their_checks = checks_of(graph, built_from)
     assert {k for k in requested if isinstance(k, dg.AssetKey)} == built_from
-    assert {k for k in requested if isinstance(k, dg.AssetCheckKey)} == checks_of(graph, built_from)
+    assert {k for k in requested if isinstance(k, dg.AssetCheckKey)} == their_checks
     # The figures analysts read are among them; what no service record feeds is not.
     for key in ("marts/fct_service_deliveries", "marts/kpi_values", "serving/warehouse"):
         assert dg.AssetKey.from_user_string(key) in requested
     for key in ("marts/fct_dispute_cases", "marts/dim_district", "raw/membership/members"):
         assert dg.AssetKey.from_user_string(key) not in requested
-    assert len(built_from) == 32 and len(checks_of(graph, built_from)) == 247
+    assert len(built_from) == 32 and len(their_checks) == 247
 
     # Once that run has updated them, the next tick requests nothing.
-    after_full_run.land(built_from, checks_of(graph, built_from))
+    after_full_run.land(built_from, their_checks)
     assert after_full_run.requested() == set()

@@ -8,9 +8,10 @@ loaded are requested, and only those. The ``refresh_on_arrival`` sensor
 (``orchestration/defs/automation.py``) evaluates the conditions.
 
 Dagster's ``eager`` is that rule: requested when a dependency was updated (or will be in the
-same run) and nothing upstream is missing or still running. An asset updated in the same run
-as its dependencies (the nightly run) is not requested again, and the warehouse pool keeps
-one writer whoever launched the run.
+same run), none is missing and none is still to be materialized by a run in progress (a
+dependency the run already materialized counts as arrived, even while that run goes on to its
+checks). An asset updated in the same run as its dependencies (the nightly run) is not
+requested again, and the warehouse pool keeps one writer whoever launched the run.
 """
 
 import dagster as dg
