@@ -102,6 +102,22 @@ def test_the_docs_table_gives_every_check_its_severity() -> None:
     assert table[QUARANTINE_CHECK].startswith("WARN")
 
 
+def test_instigator_intervals_and_crons_read_from_the_environment(
+    clean_unionwh_env: pytest.MonkeyPatch,
+) -> None:
+    from orchestration.defs.automation import automation_seconds, refresh_cron
+    from orchestration.defs.services.sensors import poll_seconds
+
+    assert (automation_seconds(), poll_seconds(), refresh_cron()) == (300, 300, "0 2 * * *")
+    clean_unionwh_env.setenv("UNIONWH_AUTOMATION_SECONDS", " 60 ")
+    clean_unionwh_env.setenv("UNIONWH_LANDING_POLL_SECONDS", "")
+    clean_unionwh_env.setenv("UNIONWH_REFRESH_CRON", "30 1 * * *")
+    assert (automation_seconds(), poll_seconds(), refresh_cron()) == (60, 300, "30 1 * * *")
+    clean_unionwh_env.setenv("UNIONWH_LANDING_POLL_SECONDS", "5m")
+    with pytest.raises(ValueError, match="UNIONWH_LANDING_POLL_SECONDS='5m': must be a whole"):
+        poll_seconds()
+
+
 def test_raw_and_serving_assets_say_when_they_are_late(
     clean_unionwh_env: pytest.MonkeyPatch,
 ) -> None:
@@ -127,6 +143,9 @@ def test_raw_and_serving_assets_say_when_they_are_late(
     assert refresh_freshness().warn_window.to_timedelta() == timedelta(hours=166)
     clean_unionwh_env.setenv(ENV_FAIL_HOURS, "3")
     with pytest.raises(ValueError, match="more than 4 hours"):
+        refresh_freshness()
+    clean_unionwh_env.setenv(ENV_FAIL_HOURS, "a day")
+    with pytest.raises(ValueError, match="UNIONWH_FRESHNESS_FAIL_HOURS='a day': must be a number"):
         refresh_freshness()
     # Off by default in Dagster 1.13: the project's instance turns the evaluation on.
     settings = (Path(__file__).parents[1] / "orchestration" / "dagster.yaml").read_text()

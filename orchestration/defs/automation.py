@@ -2,9 +2,9 @@
 from scratch), and the sensor that refreshes what is built from a load that arrived between
 them (the landing sensor, ``defs/services/sensors.py``, starts those loads)."""
 
-import os
-
 import dagster as dg
+
+from orchestration.lib.env import env_number, env_text
 
 # When the nightly refresh runs, in Beijing time: the source systems' day ends at midnight
 # there, and the federation's staff expect the night's load to be done before the working day.
@@ -31,16 +31,15 @@ FULL_REFRESH_CONFIG = {
 
 
 def automation_seconds() -> int:
-    value = os.environ.get(ENV_AUTOMATION_SECONDS, "").strip()
-    return int(value) if value else DEFAULT_AUTOMATION_SECONDS
+    return env_number(ENV_AUTOMATION_SECONDS, DEFAULT_AUTOMATION_SECONDS)
 
 
 def refresh_cron() -> str:
-    return os.environ.get(ENV_REFRESH_CRON, "").strip() or DEFAULT_REFRESH_CRON
+    return env_text(ENV_REFRESH_CRON, DEFAULT_REFRESH_CRON)
 
 
 def full_refresh_cron() -> str:
-    return os.environ.get(ENV_FULL_REFRESH_CRON, "").strip() or DEFAULT_FULL_REFRESH_CRON
+    return env_text(ENV_FULL_REFRESH_CRON, DEFAULT_FULL_REFRESH_CRON)
 
 
 daily_refresh = dg.ScheduleDefinition(

@@ -7,10 +7,11 @@ warns; a night missed altogether fails. A federation that refreshes less often s
 ``UNIONWH_FRESHNESS_FAIL_HOURS`` (the warning comes four hours before).
 """
 
-import os
 from datetime import timedelta
 
 import dagster as dg
+
+from orchestration.lib.env import env_number
 
 ENV_FAIL_HOURS = "UNIONWH_FRESHNESS_FAIL_HOURS"
 DEFAULT_FAIL_HOURS = 30
@@ -18,7 +19,7 @@ WARN_BEFORE = timedelta(hours=4)
 
 
 def refresh_freshness() -> dg.FreshnessPolicy:
-    hours = float(os.environ.get(ENV_FAIL_HOURS, "").strip() or DEFAULT_FAIL_HOURS)
+    hours = env_number(ENV_FAIL_HOURS, float(DEFAULT_FAIL_HOURS))
     if hours <= WARN_BEFORE.total_seconds() / 3600:
         raise ValueError(f"{ENV_FAIL_HOURS}={hours}: must be more than 4 hours")
     fail = timedelta(hours=hours)

@@ -1,7 +1,6 @@
 """A sensor on the landing directory: a run when files the warehouse lacks appear."""
 
 import hashlib
-import os
 from collections import Counter
 
 import dagster as dg
@@ -9,6 +8,7 @@ import duckdb
 
 from ingestion.services import unloaded_files
 from orchestration.defs.services.assets import services_raw
+from orchestration.lib.env import env_number
 from orchestration.lib.executor import UNFINISHED, reap_dead_runs
 from orchestration.lib.resources import ServicesLandingResource, WarehouseResource
 
@@ -23,8 +23,7 @@ IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, *UNF
 
 
 def poll_seconds() -> int:
-    value = os.environ.get(ENV_LANDING_POLL_SECONDS, "").strip()
-    return int(value) if value else DEFAULT_LANDING_POLL_SECONDS
+    return env_number(ENV_LANDING_POLL_SECONDS, DEFAULT_LANDING_POLL_SECONDS)
 
 
 @dg.sensor(
