@@ -8,6 +8,7 @@ is tests/test_dagster_ui_runs.py's."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -92,3 +93,28 @@ def test_a_landed_load_refreshes_exactly_what_is_built_from_it(
     # Once that run has updated them, the next tick requests nothing.
     after_full_run.land(built_from, their_checks)
     assert after_full_run.requested() == set()
+
+
+def test_dbt_tests_keep_dagster_dbts_check_specs_but_for_the_condition() -> None:
+    """The translator only adds the condition to what dagster-dbt builds for a dbt test."""
+    from dagster_dbt import DagsterDbtTranslator
+
+    from orchestration.defs.dbt.assets import warehouse_dbt
+    from orchestration.defs.dbt.project import dbt_project
+    from orchestration.defs.dbt.translator import translator
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    default = DagsterDbtTranslator(settings=translator.settings)
+    checks = []
+    for uid, node in manifest["nodes"].items():
+        if node["resource_type"] != "test":
+            continue
+        parent = translator.get_asset_spec(manifest, node["attached_node"] or uid, dbt_project)
+        ours = translator.get_asset_check_spec(parent, manifest, uid, dbt_project)
+        theirs = default.get_asset_check_spec(parent, manifest, uid, dbt_project)
+        assert (ours is None) == (theirs is None), uid
+        if ours is not None:
+            assert ours.automation_condition is not None
+            assert ours._replace(automation_condition=None) == theirs
+            checks.append(ours.key)
+    assert sorted(checks, key=str) == sorted((s.key for s in warehouse_dbt.check_specs), key=str)

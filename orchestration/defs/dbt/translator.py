@@ -44,15 +44,9 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None:
             return None
-        return dg.AssetCheckSpec(
-            spec.name,
-            asset=spec.asset_key,
-            description=spec.description,
-            additional_deps=spec.additional_deps,
-            blocking=spec.blocking,
-            metadata=spec.metadata,
-            automation_condition=on_arrival(),
-        )
+        # The default spec with only the condition changed: every other field (and any that a
+        # later Dagster adds) carries over. AssetCheckSpec is a named tuple; _replace is its API.
+        return spec._replace(automation_condition=on_arrival())
 
 
 translator = WarehouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
