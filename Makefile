@@ -109,11 +109,17 @@ docs: setup
 sql: setup
 	$(VENV_PY) -m serving sql $(if $(FILE),--warehouse $(FILE))
 
-## test: lint Python and SQL, then run the test suite
+## test: lint Python and SQL, then run the test suite's default tier, which tests every
+## capability (about 20 minutes on 2 cores); TESTS=all adds its long variants (the builds on
+## Spark and PostgreSQL, the bench, a second build from scratch), as CI does (.ci/run)
+TESTS ?= default
+PYTEST_MARKS_default := not long and not exhaustive
+PYTEST_MARKS_all := not exhaustive
 test: setup-dev browser
+	@test -n "$(PYTEST_MARKS_$(TESTS))" || { echo "TESTS=$(TESTS): use default or all"; exit 2; }
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint dbt_project --processes 2
-	$(VENV_PY) -m pytest -q
+	$(VENV_PY) -m pytest -q -m "$(PYTEST_MARKS_$(TESTS))"
 
 ## lint: Python (ruff) and SQL (sqlfluff) linters
 lint: setup-dev

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from conftest import built_once
 from pii_scan import planted_pii, scan_tree
-from pipeline import PII_KEY, ROOT, pipeline_env, run_dagster
+from pipeline import MATERIALIZE, PII_KEY, ROOT, pipeline_env, run_dagster
 from warehouse_fingerprint import fingerprint
 
 from core.crash_points import ENV_CRASH_AT
@@ -46,9 +46,12 @@ class World:
         }
         return pipeline_env(self.sources, base, **{**own, **extra})
 
-    def run(self, base: Path, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, base: Path, crash: str | None = None, select: str = "*"
+    ) -> subprocess.CompletedProcess[str]:
         extra = {ENV_CRASH_AT: crash} if crash else {}
-        return run_dagster(self.env(base, **extra), base)
+        args = [*MATERIALIZE[:-1], select]
+        return run_dagster(self.env(base, **extra), base, *args)
 
 
 @pytest.fixture(scope="session")
@@ -120,12 +123,19 @@ EARLY_CRASHES = (
     "dbt.started@1",  # dbt running; the run's latest records are plain log messages
     "dbt.result@10",  # seeds and first staging views
 )
-LATE_CRASHES = (
-    "dbt.result@300",  # models built, data tests running
-    f"quality.suite@{len(raw_suites()) + 2}",  # the marts' suites
+# Publication's points, which the late chain reaches by publishing alone (``PUBLISH``), as
+# re-executing a failed publication step from the UI does: the whole runs before them have
+# built and checked the marts, and the chain's clean run after them is a whole run again.
+PUBLICATION_CRASHES = (
     "serving.staged@1",  # the new serving file half written
     "serving.kept@1",  # kept as a version, not yet live
     "serving.swapped@1",  # live, old versions not yet pruned
+)
+PUBLISH = "serving/warehouse"
+LATE_CRASHES = (
+    "dbt.result@300",  # models built, data tests running
+    f"quality.suite@{len(raw_suites()) + 2}",  # the marts' suites
+    *PUBLICATION_CRASHES,
 )
 
 
@@ -137,9 +147,10 @@ class Chain:
 
 
 def run_chain(world: World, base: Path, crashes: tuple[str, ...]) -> Chain:
-    """One warehouse through a run killed at each of ``crashes`` in turn, then a clean run."""
+    """One warehouse through a run killed at each of ``crashes`` in turn (a publication point
+    by a run of the publication alone), then a clean whole run."""
     for crash in crashes:
-        done = world.run(base, crash)
+        done = world.run(base, crash, PUBLISH if crash in PUBLICATION_CRASHES else "*")
         assert done.returncode == KILLED, f"{crash} was never reached: {done.stderr[-3000:]}"
         assert_serving_is_a_complete_version(base)
         if crash.startswith("dbt.started"):
@@ -175,9 +186,10 @@ def assert_no_personal_data_or_secret(chain: Chain, world: World) -> None:
         for run_id in run_ids(chain.base)
         for target in (ROOT / "dbt_project" / "target").glob(f"warehouse_dbt-{run_id[:7]}-*")
     ]
-    # Every run that got as far as dbt: all but those killed in ingestion and raw checks.
-    killed_before_dbt = sum(crash in BEFORE_DBT for crash in chain.crashes)
-    assert len(dbt_dirs) == len(chain.crashes) + 1 - killed_before_dbt
+    # Every run that got as far as dbt: all but those killed in ingestion and raw checks, and
+    # the publications alone.
+    without_dbt = sum(crash in BEFORE_DBT + PUBLICATION_CRASHES for crash in chain.crashes)
+    assert len(dbt_dirs) == len(chain.crashes) + 1 - without_dbt
     findings = scan_tree(chain.base, pii)
     for folder in [*dbt_dirs, ROOT / "dbt_project" / "logs"]:
         findings |= scan_tree(folder, pii)

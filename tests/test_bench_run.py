@@ -15,6 +15,7 @@ from bench.run import STAGE_LABELS
 from tests.conftest import postgres_reachable
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.long
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """The second crash chain (see ``test_crash_recovery.py``): runs killed one after another
-while dbt's data tests run, in the marts' checks and at each step of publication, then a
-clean re-run that must equal the uninterrupted baseline. A module of its own, so that a
+while dbt's data tests run, in the marts' checks and, publishing alone as re-executing the
+failed step does, at each step of publication, then a clean whole re-run that must equal the
+uninterrupted baseline. A module of its own, so that a
 parallel worker runs it beside the early chain."""
 
 from __future__ import annotations

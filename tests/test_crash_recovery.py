@@ -11,8 +11,8 @@ no record lost, none doubled.
 The default tests kill one run after another, each re-run being the next crash's victim,
 then re-run cleanly: two chains, as cheap as one run per point. This module's chain dies in
 ingestion, the raw checks and early in dbt; ``test_crash_chain_late.py``'s in dbt's tests,
-the marts' checks and publication. The long variant (``pytest -m long``) starts each point
-from an empty warehouse. The world, the baseline and the chains' checks are in
+the marts' checks and publication. The exhaustive variant (``pytest -m exhaustive``) starts
+each point from an empty warehouse. The world, the baseline and the chains' checks are in
 ``crash_world.py``; the re-runs of the baseline in ``test_crash_reruns.py``.
 """
 
@@ -97,7 +97,7 @@ def test_no_personal_data_or_secret_in_anything_the_early_runs_wrote(
     assert_no_personal_data_or_secret(chain, world)
 
 
-@pytest.mark.long
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("crash", EARLY_CRASHES + LATE_CRASHES)
 def test_killed_once_then_rerun_equals_an_uninterrupted_run(
     world: World, baseline: Outcome, tmp_path: Path, crash: str

@@ -140,6 +140,7 @@ def spark_types(spark: SparkSession, store: RawStore) -> dict[str, list[str]]:
 
 
 @pytest.mark.spark
+@pytest.mark.long
 @pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime on PATH")
 def test_spark_registers_entities_without_data_with_their_types(
     world: Path, tmp_path: Path

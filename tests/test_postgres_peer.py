@@ -19,7 +19,7 @@ from conftest import POSTGRES_HOST, POSTGRES_PORT
 
 from bench.peer import column_plan, dbt_build, drop_database, load_raw, source_relations
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.long]
 
 # Derived from the build date (age as of current_date): equal unless the two builds straddle
 # midnight, so left out of the row-by-row comparison.

@@ -27,6 +27,7 @@ from ingestion.spark_catalog import mart_files
 
 pytestmark = [
     pytest.mark.spark,
+    pytest.mark.long,
     pytest.mark.skipif(
         shutil.which("java") is None,
         reason="Spark needs a Java runtime (java 17+) on PATH; none found",
