@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from conftest import built_once
 from pii_scan import planted_pii, scan_tree
-from pipeline import MATERIALIZE, PII_KEY, ROOT, pipeline_env, run_dagster
+from pipeline import PII_KEY, ROOT, materialize_args, pipeline_env, run_dagster
 from warehouse_fingerprint import fingerprint
 
 from core.crash_points import ENV_CRASH_AT
@@ -50,8 +50,7 @@ class World:
         self, base: Path, crash: str | None = None, select: str = "*"
     ) -> subprocess.CompletedProcess[str]:
         extra = {ENV_CRASH_AT: crash} if crash else {}
-        args = [*MATERIALIZE[:-1], select]
-        return run_dagster(self.env(base, **extra), base, *args)
+        return run_dagster(self.env(base, **extra), base, *materialize_args(select))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,14 @@ DAGSTER = Path(sys.executable).with_name("dagster")
 DBT = Path(sys.executable).with_name("dbt")
 PII_KEY = "pipeline-test-key"
 KEEP_ALL_DBT_TARGETS = 1_000_000
-MATERIALIZE = ["asset", "materialize", "-m", "orchestration.definitions", "--select", "*"]
+
+
+def materialize_args(select: str = "*") -> list[str]:
+    """``dagster`` arguments that materialize the assets ``select`` picks."""
+    return ["asset", "materialize", "-m", "orchestration.definitions", "--select", select]
+
+
+MATERIALIZE = materialize_args()
 
 
 def pipeline_env(sources: Path, base: Path, **extra: str) -> dict[str, str]:

@@ -14,12 +14,12 @@ import dagster as dg
 from orchestration.lib.env import env_number
 
 ENV_FAIL_HOURS = "UNIONWH_FRESHNESS_FAIL_HOURS"
-DEFAULT_FAIL_HOURS = 30
+DEFAULT_FAIL_HOURS = 30.0
 WARN_BEFORE = timedelta(hours=4)
 
 
 def refresh_freshness() -> dg.FreshnessPolicy:
-    hours = env_number(ENV_FAIL_HOURS, float(DEFAULT_FAIL_HOURS))
+    hours = env_number(ENV_FAIL_HOURS, DEFAULT_FAIL_HOURS)
     if hours <= WARN_BEFORE.total_seconds() / 3600:
         raise ValueError(f"{ENV_FAIL_HOURS}={hours}: must be more than 4 hours")
     fail = timedelta(hours=hours)
