@@ -99,11 +99,17 @@ def discard(staged: Path) -> None:
     staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
 
 
+def staged_files(target: Path) -> list[Path]:
+    """The staged files beside ``target``: while one exists a publication is under way (or
+    died before it could discard it)."""
+    return list(target.parent.glob(f".{target.name}.*.staged"))
+
+
 def discard_abandoned(target: Path) -> list[Path]:
     """Remove the staged files of publications whose process died (kill -9, power cut)
     before its ``finally`` could: a live process's staging file is left alone."""
     removed = []
-    for staged in target.parent.glob(f".{target.name}.*.staged"):
+    for staged in staged_files(target):
         pid = staged.name.removeprefix(f".{target.name}.").removesuffix(".staged")
         if not pid.isdigit() or int(pid) == os.getpid() or process_alive(int(pid)):
             continue

@@ -1,5 +1,12 @@
-"""A reader process for the serving concurrency test: query the serving file in a loop, the
-way a BI tool does, until a stop file appears; report what it saw as JSON.
+"""Analysts reading the serving file while the pipeline runs, for the concurrency tests.
+
+A reader paces itself as a dashboard does, a query a second, except around a publication,
+the one time a run touches the serving file: while a publication's staged file exists, and
+for a second after it is gone (the swap, the old versions pruned), it queries back to back.
+Paced at ten queries a second throughout, eight reader processes took most of the 2-core
+machine for the whole run they watched (each query opens the file anew: ~28 ms of CPU) and
+starved the rest of the suite; paced this way they press harder on the window that can break
+them and cost little elsewhere.
 
     python tests/serving_reader.py <serving file> <stop file> <report file>
 """
@@ -10,20 +17,55 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
+from serving.publish import staged_files
+
 CHECKED = ("marts.kpi_values", "marts.fct_dispute_cases", "marts.dim_member", "marts.dim_date")
+IDLE_SECONDS = 1.0
+LINGER_SECONDS = 1.0
+POLL_SECONDS = 0.01
+# When a query started: while a publication was staged, within LINGER_SECONDS after it, or
+# paced.
+STAGED, SWAPPED, IDLE = "staged", "swapped", "idle"
+
+
+class Pace:
+    """When a reader of ``serving`` queries next, until ``stopped()``."""
+
+    def __init__(self, serving: Path, stopped: Callable[[], bool]) -> None:
+        self.serving = serving
+        self.stopped = stopped
+        self._busy_until = 0.0
+
+    def next(self) -> str | None:
+        """Wait for the next query and say when it starts (``STAGED``, ``SWAPPED`` or
+        ``IDLE``); None once stopped."""
+        deadline = time.monotonic() + IDLE_SECONDS
+        while not self.stopped():
+            now = time.monotonic()
+            if staged_files(self.serving):
+                self._busy_until = now + LINGER_SECONDS
+                return STAGED
+            if now < self._busy_until:
+                return SWAPPED
+            if now >= deadline:
+                return IDLE
+            time.sleep(POLL_SECONDS)
+        return None
 
 
 def main(serving: str, stop: Path, report: Path) -> None:
     versions: Counter[str] = Counter()
+    moments: Counter[str] = Counter()
     failures: list[str] = []
     mixed = 0
-    queries = 0
-    while not stop.exists():
-        queries += 1
+    pace = Pace(Path(serving), stop.exists)
+    while (moment := pace.next()) is not None:
+        moments[moment] += 1
         try:
             with duckdb.connect(serving, read_only=True) as con:
                 version, tables = con.execute(
@@ -42,10 +84,9 @@ def main(serving: str, stop: Path, report: Path) -> None:
             mixed += any(counts[t] != expected[t] for t in CHECKED)
         except Exception as exc:  # every failure is the finding, whatever its type
             failures.append(f"{type(exc).__name__}: {exc}"[:300])
-        time.sleep(0.1)  # a dashboard refreshing often, not a busy loop
     report.write_text(
         json.dumps(
-            {"queries": queries, "versions": versions, "failures": failures, "mixed": mixed}
+            {"moments": moments, "versions": versions, "failures": failures, "mixed": mixed}
         ),
         encoding="utf-8",
     )
