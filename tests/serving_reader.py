@@ -1,4 +1,4 @@
-"""Analysts reading the serving file while the pipeline runs, for the concurrency tests.
+"""Analysts reading the serving file while the pipeline runs (test_crash_reruns.py).
 
 A reader paces itself as a dashboard does, a query a second, except around a publication,
 the one time a run touches the serving file: while a publication's staged file exists, and
@@ -14,11 +14,14 @@ them and cost little elsewhere.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -90,6 +93,27 @@ def main(serving: str, stop: Path, report: Path) -> None:
         ),
         encoding="utf-8",
     )
+
+
+@contextmanager
+def reading(serving: Path, folder: Path, readers: int) -> Iterator[list[dict[str, Any]]]:
+    """``readers`` reader processes on ``serving`` while the block runs; the list yielded holds
+    their reports once it has ended (one dict per reader: query ``moments``, ``versions``
+    seen, ``failures``, ``mixed`` answers)."""
+    stop = folder / "readers.stop"
+    reports = [folder / f"reader-{i}.json" for i in range(readers)]
+    processes = [
+        subprocess.Popen([sys.executable, __file__, str(serving), str(stop), str(report)])
+        for report in reports
+    ]
+    seen: list[dict[str, Any]] = []
+    try:
+        yield seen
+    finally:
+        stop.touch()
+        for process in processes:
+            process.wait(timeout=60)
+    seen += [json.loads(report.read_text(encoding="utf-8")) for report in reports]
 
 
 if __name__ == "__main__":

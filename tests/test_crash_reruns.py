@@ -1,7 +1,7 @@
 """Re-runs of the uninterrupted baseline (see ``test_crash_recovery.py``): the warehouse and
 the raw layer lost and rebuilt; the same load twice more, by two runs started at once while
-analysts read the serving file. A module of its own, so that a parallel test worker runs it
-beside the crash chain."""
+eight analysts read the serving file (``serving_reader.py``). A module of its own, so that a
+parallel test worker runs it beside the crash chain."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
@@ -28,10 +28,12 @@ from crash_world import (
     world,
 )
 from pipeline import DAGSTER, MATERIALIZE, ROOT
-from serving_reader import STAGED, SWAPPED, Pace
+from serving_reader import IDLE, STAGED, SWAPPED, reading
 from warehouse_fingerprint import fingerprint
 
 __all__ = ["baseline", "crash_sources", "world"]  # fixtures
+
+READERS = 8
 
 
 def test_rebuild_from_raw_and_from_sources_equal_the_original(
@@ -76,20 +78,10 @@ def test_rebuild_from_raw_and_from_sources_equal_the_original(
     assert outcome(tmp_path).warehouse == baseline.warehouse
 
 
-def _read_until(serving: Path, stop: threading.Event, tally: dict[str, int]) -> None:
-    """An analyst querying the serving file, a new connection each time, paced as
-    ``serving_reader.Pace`` says: back to back around each publication, a query a second
-    otherwise."""
-    pace = Pace(serving, stop.is_set)
-    while (moment := pace.next()) is not None:
-        try:
-            with duckdb.connect(str(serving), read_only=True) as con:
-                con.execute("select count(*), sum(value) from marts.kpi_values").fetchall()
-            tally["queries"] += 1
-            tally[moment] = tally.get(moment, 0) + 1
-        except duckdb.Error as exc:
-            tally["errors"] += 1
-            tally.setdefault("first_error", str(exc))  # type: ignore[arg-type]
+def _published_version(serving: Path) -> str:
+    """The version the serving file says it is, as its readers see it."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return con.execute("select version from meta.publication").fetchone()[0]
 
 
 def _pool_intervals(home: Path) -> list[tuple[float, float, str]]:
@@ -118,19 +110,18 @@ def test_the_same_load_twice_by_two_runs_at_once_changes_nothing_and_readers_nev
 ) -> None:
     """Two runs of the baseline's sources started at once on its warehouse and Dagster
     instance, while analysts read the serving file: the runs are serialised in the warehouse
-    pool, no reader fails, and loading the same sources twice more leaves the warehouse and
-    the serving file identical, with loads that found nothing new."""
+    pool; no reader query fails, waits for a run or sees a mix of versions; and loading the
+    same sources twice more leaves the warehouse and the serving file identical, with loads
+    that found nothing new."""
     base = tmp_path / "busy"
     shutil.copytree(baseline.base, base, symlinks=True)  # its warehouse and Dagster instance
     before = set(run_ids(baseline.base))
     env = world.env(base)
     serving = base / "out" / "serving.duckdb"
-    stop, tally = threading.Event(), {"queries": 0, "errors": 0}
-    readers = [threading.Thread(target=_read_until, args=(serving, stop, tally)) for _ in range(4)]
-    for reader in readers:
-        reader.start()
+    old = _published_version(serving)
     started = time.monotonic()
-    try:
+    with reading(serving, tmp_path, READERS) as seen:
+        time.sleep(2)
         runs = [
             subprocess.Popen(
                 [str(DAGSTER), *MATERIALIZE],
@@ -145,16 +136,26 @@ def test_the_same_load_twice_by_two_runs_at_once_changes_nothing_and_readers_nev
         # Serialised, the two take twice one run's time: 15 minutes on a slow hour beside
         # the suite's other workers (CI, 2026-12-05). The limit only catches a hang.
         outputs = [run.communicate(timeout=1800) for run in runs]
-    finally:
-        stop.set()
-        for reader in readers:
-            reader.join()
+        new = _published_version(serving)
+        time.sleep(2)
     elapsed = time.monotonic() - started
     for run, (_, err) in zip(runs, outputs, strict=True):
         assert run.returncode == 0 and "RUN_SUCCESS" in err, err[-4000:]
-    assert tally["errors"] == 0, tally
-    assert tally["queries"] > 50
-    assert tally.get(STAGED, 0) + tally.get(SWAPPED, 0) > 0  # read around the publications
+    assert new != old
+    assert [s["failures"] for s in seen] == [[]] * READERS, seen
+    assert [s["mixed"] for s in seen] == [0] * READERS
+    # Each reader saw the baseline's publication, then the runs', the last one at the end.
+    assert all(s["versions"].get(old, 0) > 0 and s["versions"].get(new, 0) > 0 for s in seen), (
+        old,
+        new,
+        seen,
+    )
+    assert all(len(s["versions"]) <= 3 for s in seen), seen
+    # Every reader read throughout the runs and around their publications; some queries
+    # opened the file while a new one was being written beside it.
+    assert all(s["moments"].get(IDLE, 0) >= 10 for s in seen), seen
+    assert all(s["moments"].get(STAGED, 0) + s["moments"].get(SWAPPED, 0) > 0 for s in seen), seen
+    assert sum(s["moments"].get(STAGED, 0) for s in seen) > 0, seen
     spans = [span for span in _pool_intervals(base / "dagster_home") if span[2] not in before]
     assert len({run for _, _, run in spans}) == 2
     # No two warehouse steps of the two runs ever ran at the same time.
@@ -174,4 +175,5 @@ def test_the_same_load_twice_by_two_runs_at_once_changes_nothing_and_readers_nev
     assert sorted((source, changed) for source, _, changed in twice) == sorted(
         [(source, 0) for source in sources] * 2
     )
-    print(f"two concurrent runs in {elapsed:.0f} s; reader queries, 0 errors: {tally}")
+    moments = sum((Counter(s["moments"]) for s in seen), Counter())
+    print(f"two concurrent runs in {elapsed:.0f} s; reader queries, none failed: {moments}")
