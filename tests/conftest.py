@@ -34,7 +34,7 @@ def postgres_reachable() -> bool:
 # last test of its current one (tests/scheduling.py); the modules that take longest start first
 # (measured on the 2-core machine from each test's start, 2026-12-05: Spark 565 s, the late
 # crash chain 560 s, ... the hostile inputs 108 s; the late chain, 2026-12-06, publishing
-# alone: 587 s of the default tier's 33 minutes), so that the workers finish together
+# alone: 384 s of the default tier's 24 minutes), so that the workers finish together
 # instead of one waiting for the last long module. (xdist's `loadgroup` would split a module
 # finer, but its groups are lost under pytest 9.)
 LONGEST_FIRST = (
@@ -65,11 +65,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: two workers per core (``--maxprocesses`` caps it). Measured on 2 cores, two
-    workers kept the cores busy 64 % of the time and three 84 % (2026-12-06): the suite waits
-    on the subprocesses it starts, on servers it polls and on schedule ticks; a fourth worker
-    fills more of those gaps."""
-    return 2 * (os.cpu_count() or 1)
+    """``-n auto``: one worker more than there are cores (``--maxprocesses`` caps it). Measured
+    on 2 cores, two workers kept the cores busy 64 % of the time: the suite waits on the
+    subprocesses it starts, on servers it polls and on schedule ticks; a third worker fills
+    those gaps (84 %). A fourth took no minute off (2026-12-06: 24m10s against 24m37s, the
+    same CPU time) and slowed each module down by as much."""
+    return (os.cpu_count() or 1) + 1
 
 
 def _rank(item: pytest.Item) -> int:
