@@ -61,6 +61,15 @@ class Pace:
         return None
 
 
+def publication_version(serving: Path) -> str | None:
+    """The version the serving file says it is, as its readers see it; None before the first
+    publication."""
+    if not serving.exists():
+        return None
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return con.execute("select version from meta.publication").fetchall()[0][0]
+
+
 def main(serving: str, stop: Path, report: Path) -> None:
     versions: Counter[str] = Counter()
     moments: Counter[str] = Counter()

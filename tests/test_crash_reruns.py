@@ -28,7 +28,7 @@ from crash_world import (
     world,
 )
 from pipeline import DAGSTER, MATERIALIZE, ROOT
-from serving_reader import IDLE, STAGED, SWAPPED, reading
+from serving_reader import IDLE, STAGED, SWAPPED, publication_version, reading
 from warehouse_fingerprint import fingerprint
 
 __all__ = ["baseline", "crash_sources", "world"]  # fixtures
@@ -78,12 +78,6 @@ def test_rebuild_from_raw_and_from_sources_equal_the_original(
     assert outcome(tmp_path).warehouse == baseline.warehouse
 
 
-def _published_version(serving: Path) -> str:
-    """The version the serving file says it is, as its readers see it."""
-    with duckdb.connect(str(serving), read_only=True) as con:
-        return con.execute("select version from meta.publication").fetchone()[0]
-
-
 def _pool_intervals(home: Path) -> list[tuple[float, float, str]]:
     """(start, end, run/step) of every step in the warehouse pool, from the instance."""
     instance = open_instance(home)
@@ -118,7 +112,7 @@ def test_the_same_load_twice_by_two_runs_at_once_changes_nothing_and_readers_nev
     before = set(run_ids(baseline.base))
     env = world.env(base)
     serving = base / "out" / "serving.duckdb"
-    old = _published_version(serving)
+    old = publication_version(serving)
     started = time.monotonic()
     with reading(serving, tmp_path, READERS) as seen:
         time.sleep(2)
@@ -136,7 +130,7 @@ def test_the_same_load_twice_by_two_runs_at_once_changes_nothing_and_readers_nev
         # Serialised, the two take twice one run's time: 15 minutes on a slow hour beside
         # the suite's other workers (CI, 2026-12-05). The limit only catches a hang.
         outputs = [run.communicate(timeout=1800) for run in runs]
-        new = _published_version(serving)
+        new = publication_version(serving)
         time.sleep(2)
     elapsed = time.monotonic() - started
     for run, (_, err) in zip(runs, outputs, strict=True):

@@ -39,6 +39,7 @@ from browser import fenced_page
 from pipeline import DAGSTER, ROOT, pipeline_env, run_dagster
 from playwright.sync_api import expect
 from servers import free_port
+from serving_reader import publication_version
 from warehouse_fingerprint import fingerprint
 
 pytestmark = pytest.mark.slow
@@ -613,13 +614,6 @@ def meta_files(warehouse: Path) -> set[tuple[str, str, str, int, str]]:
         return set(
             con.execute("select source, entity, file, size, load_id from meta.files").fetchall()
         )
-
-
-def publication_version(serving: Path) -> str | None:
-    if not serving.exists():
-        return None
-    with duckdb.connect(str(serving), read_only=True) as con:
-        return con.execute("select version from meta.publication").fetchall()[0][0]
 
 
 def screenshot_run_page(url: str, run_id: str, path: Path) -> None:
