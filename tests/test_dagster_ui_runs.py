@@ -791,18 +791,12 @@ def test_schedule_tick_runs_the_whole_pipeline(dagster_dev: DagsterDev) -> None:
         )
         ticks = dagster_dev.ticks("sensor", AUTOMATION)
         during = [t for t in ticks if t["timestamp"] > automation_on_at]
-    # No tick requests an asset, during the run or after it. Dagster's evaluation can miss a
-    # check that executes while a tick is evaluating (CI, 2026-12-06: a raw quarantine check
-    # ran 1 s after a tick began, that tick still saw it planned, the next one no longer saw
-    # it execute and requested it again), so a tick during the run may re-run checks alone;
-    # once the run has ended no tick requests anything.
-    after = [t for t in during if t["timestamp"] > ended]
-    assert len(during) >= 3 and after and [t["runIds"] for t in after] == [[]] * len(after)
-    running = [t for t in during if t["timestamp"] <= ended]
-    rechecks = [dagster_dev.wait_for_run(r) for t in running for r in t["runIds"]]
-    for recheck in rechecks:
-        assert not recheck["assetSelection"], recheck
-        dagster_dev.assert_succeeded(recheck)
+    # No tick requests anything, during the run or after it. The scheduled run names every
+    # asset and check it runs (automation.whole_pipeline): before it did, a tick that began
+    # while the run materialized an asset could request that asset or its checks again (CI
+    # and alone, 2026-12-06: serving/warehouse and serving/dashboard, a quarantine check).
+    assert len(during) >= 3 and [t["runIds"] for t in during] == [[]] * len(during)
+    assert [t for t in during if t["timestamp"] > ended]
     assert tags_of(run)["dagster/schedule_name"] == SCHEDULE
     assert [t["runIds"] for t in dagster_dev.ticks("schedule", SCHEDULE)] == [[run["runId"]]]
     dagster_dev.assert_no_run_in_progress()

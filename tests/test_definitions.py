@@ -118,6 +118,27 @@ def test_instigator_intervals_and_crons_read_from_the_environment(
         poll_seconds()
 
 
+def test_schedules_name_every_asset_and_check_they_run() -> None:
+    # A run that names its selection is one the automation sensor's eager conditions recognize
+    # as having updated the asset too (orchestration/defs/automation.py, whole_pipeline).
+    repository = defs.get_repository_def()
+    graph = defs.resolve_asset_graph()
+    assets = {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
+    checks = set(graph.asset_check_keys)
+    assert (len(assets), len(checks)) == (len(_current_asset_keys()), 539)
+    requests = {}
+    for name in ("daily_refresh", "weekly_full_refresh"):
+        with dg.build_schedule_context(repository_def=repository) as context:
+            (request,) = repository.get_schedule_def(name).evaluate_tick(context).run_requests
+        assert set(request.asset_selection) == assets
+        assert set(request.asset_check_keys) == checks
+        requests[name] = request.run_config
+    assert requests["daily_refresh"] == {}
+    assert requests["weekly_full_refresh"]["ops"]["warehouse_dbt"] == {
+        "config": {"full_refresh": True}
+    }
+
+
 def test_raw_and_serving_assets_say_when_they_are_late(
     clean_unionwh_env: pytest.MonkeyPatch,
 ) -> None:
