@@ -30,6 +30,9 @@ from orchestration.lib.raw_assets import WAREHOUSE_POOL
 
 logger = logging.getLogger(__name__)
 
+# The class of Dagster's default run storage: SQLite files under DAGSTER_HOME.
+LOCAL_RUN_STORAGE = "SqliteRunStorage"
+
 UNFINISHED = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
@@ -68,12 +71,11 @@ def worker_is_gone(pid: int, last_event: float) -> bool:
 
 def run_storage_is_local(instance: dg.DagsterInstance) -> bool:
     """True when the instance keeps its runs in SQLite files on this machine (the default)."""
-    # Dagster's public API does not say where an instance keeps its runs, so this asks for its
-    # SQLite run storage class by its private path: the one private import of the project.
-    # tests/test_executor.py fails with a clear message when a Dagster upgrade moves it.
-    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
-
-    return isinstance(instance.run_storage, SqliteRunStorage)
+    # Dagster's public API neither exports its run storage classes nor says where an instance
+    # keeps its runs, so this recognizes its SQLite run storage (and any subclass) by class
+    # name, importing nothing private. tests/test_executor.py fails with a clear message when
+    # a Dagster upgrade renames it.
+    return any(cls.__name__ == LOCAL_RUN_STORAGE for cls in type(instance.run_storage).__mro__)
 
 
 def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
