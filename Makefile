@@ -110,7 +110,7 @@ sql: setup
 	$(VENV_PY) -m serving sql $(if $(FILE),--warehouse $(FILE))
 
 ## test: lint Python and SQL, then run the test suite's default tier, which tests every
-## capability (24 minutes on 2 cores, 2026-12-06); TESTS=all adds its long variants (the builds on
+## capability (18 minutes on 2 cores, 2026-12-06); TESTS=all adds its long variants (the builds on
 ## Spark and PostgreSQL, the bench, a second build from scratch), as CI does (.ci/run)
 TESTS ?= default
 PYTEST_MARKS_default := not long and not exhaustive

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from core.crash_points import crash_point
 from core.warehouse import connect
+from quality import loads_seen
 from quality.config import Thresholds, load_thresholds
 from quality.data_docs import ExternalResourceError, make_offline
 from quality.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
@@ -53,6 +54,11 @@ def _jsonable(value: Any) -> Any:
     if not isinstance(value, (list, tuple)) and pd.isna(value):
         return None
     return json.loads(json.dumps(value, default=str))
+
+
+def _varchar_list(values: Iterable[str]) -> str:
+    quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
+    return f"cast([{quoted}] as varchar[])"
 
 
 def _frames(
@@ -127,9 +133,74 @@ class GxWorkspace:
         suite: Suite,
         thresholds: Thresholds,
         chunk_rows: int = CHUNK_ROWS,
-    ) -> SuiteOutcome:
+        seen: frozenset[str] | None = None,
+        whole: bool = False,
+    ) -> tuple[SuiteOutcome, frozenset[str]]:
+        """The suite's outcome over its batch, and the loads whose rows it covered.
+
+        Unless ``whole``, GX sees only the rows whose verdict is news, and the others are
+        counted by one aggregate query over the warehouse as it is now, their counts merged as
+        a chunk's: the same counts and verdict as GX over every row. With ``seen``, the loads a
+        suite with a ``load_column`` validated before, the news are the rows of other loads
+        (``_counted`` counts the rest, whatever changed since: a late key, a deleted target;
+        the new rows' examples come first); for a suite with ``expected_rows``, the rows that
+        predicate does not hold for."""
         started = time.perf_counter()
-        validation = self._validation(suite, thresholds)
+        sql = suite.query(thresholds)
+        counted: list[ExpectationOutcome] | None = None
+        other_rows = 0
+        if suite.load_column is not None and seen is not None and not whole:
+            # a semi-join, not list_contains: a year of daily loads is a long list
+            known = f"{suite.load_column} in (select unnest({_varchar_list(seen)}))"
+            counted, other_rows = self._counted(
+                con, suite, thresholds, f"select * from ({sql}) where {known}"
+            )
+            sql = f"select * from ({sql}) where not coalesce({known}, false)"
+        elif suite.expected_rows is not None and not whole:
+            expected = f"coalesce({suite.expected_rows}, false)"
+            ((other_rows,),) = con.sql(f"select count(*) from ({sql}) where {expected}").fetchall()
+            counted = [
+                ExpectationOutcome(
+                    expectation=e.expectation_type,
+                    column=getattr(e, "column", None),
+                    success=True,
+                    element_count=other_rows,
+                    missing_count=0,
+                    unexpected_count=0,
+                    mostly=float(getattr(e, "mostly", None) or 1.0),
+                )
+                for e in suite.expectations(thresholds)
+            ]
+            sql = f"select * from ({sql}) where not {expected}"
+        merged, rows, chunks, observed, loads = self._run(con, suite, thresholds, sql, chunk_rows)
+        if counted is not None and merged is not None:
+            for total, part in zip(merged, counted, strict=True):
+                total.absorb(part)
+        outcome = SuiteOutcome(
+            suite=suite.gx_name,
+            check=suite.name,
+            asset=suite.asset,
+            severity=suite.effective_severity(thresholds).value,
+            rows=rows + other_rows,
+            chunks=chunks,
+            seconds=time.perf_counter() - started,
+            expectations=merged or [],
+            observed=observed,
+            gx_rows=rows if counted is not None else None,
+        )
+        return outcome, loads | (seen or frozenset())
+
+    def _run(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        suite: Suite,
+        thresholds: Thresholds,
+        sql: str,
+        chunk_rows: int,
+    ) -> tuple[list[ExpectationOutcome] | None, int, int, dict[str, Any], frozenset[str]]:
+        """GX over the rows of ``sql``: merged outcomes (None when no batch was validated),
+        rows, chunks, the observed aggregate row, and the loads of the rows."""
+        validation = None
         result_format: dict[str, Any] = {
             "result_format": "SUMMARY",
             "partial_unexpected_count": MAX_EXAMPLES,
@@ -139,9 +210,13 @@ class GxWorkspace:
         merged: list[ExpectationOutcome] | None = None
         rows = chunks = 0
         observed: dict[str, Any] = {}
+        loads: set[str] = set()
         # Aggregate suites must see their whole batch at once.
         size = chunk_rows if suite.row_level else None
-        for frame in _frames(con, suite.query(thresholds), size):
+        for frame in _frames(con, sql, size):
+            if suite.load_column is not None:
+                loads.update(str(load) for load in frame[suite.load_column].dropna().unique())
+                frame = frame.drop(columns=[suite.load_column])
             chunks += 1
             rows += len(frame)
             if not suite.row_level and len(frame) == 1:
@@ -150,6 +225,7 @@ class GxWorkspace:
                 merged = self._not_judged(suite, thresholds)
                 observed = {"records": len(frame), "judged_from": suite.min_rows(thresholds)}
                 break
+            validation = validation or self._validation(suite, thresholds)
             result = validation.run(
                 batch_parameters={"dataframe": frame}, result_format=result_format
             )
@@ -159,17 +235,53 @@ class GxWorkspace:
             else:
                 for total, part in zip(merged, found, strict=True):
                     total.absorb(part)
-        return SuiteOutcome(
-            suite=suite.gx_name,
-            check=suite.name,
-            asset=suite.asset,
-            severity=suite.effective_severity(thresholds).value,
-            rows=rows,
-            chunks=chunks,
-            seconds=time.perf_counter() - started,
-            expectations=merged or [],
-            observed=observed,
-        )
+        return merged, rows, chunks, observed, frozenset(loads)
+
+    @staticmethod
+    def _counted(
+        con: duckdb.DuckDBPyConnection, suite: Suite, thresholds: Thresholds, sql: str
+    ) -> tuple[list[ExpectationOutcome], int]:
+        """The outcomes GX would give over the rows of ``sql`` for expectations that every
+        value is true, counted by DuckDB, and the number of rows."""
+        expectations = list(suite.expectations(thresholds))
+        for e in expectations:
+            if e.expectation_type != "expect_column_values_to_be_in_set" or list(e.value_set) != [
+                True
+            ]:
+                raise ValueError(
+                    f"{suite.gx_name}: a suite with a load_column may only expect values to be "
+                    f"true, not {e.expectation_type}"
+                )
+        columns = [e.column for e in expectations]
+        counts = ", ".join(f"count_if({c} is null), count_if(not {c})" for c in columns)
+        ((total, *found),) = con.sql(f"select count(*), {counts} from ({sql})").fetchall()
+        keys = ", ".join(suite.key_columns)
+        outcomes = []
+        for e, column, missing, unexpected in zip(
+            expectations, columns, found[::2], found[1::2], strict=True
+        ):
+            examples = []
+            if unexpected and keys:
+                failing = con.sql(
+                    f"select {keys} from ({sql}) where not {column} limit {MAX_EXAMPLES}"
+                ).fetchall()
+                examples = [
+                    {k: _jsonable(v) for k, v in zip(suite.key_columns, row, strict=True)}
+                    for row in failing
+                ]
+            outcome = ExpectationOutcome(
+                expectation=e.expectation_type,
+                column=column,
+                success=True,
+                element_count=total,
+                missing_count=missing,
+                unexpected_count=unexpected,
+                examples=examples,
+                mostly=float(getattr(e, "mostly", None) or 1.0),
+            )
+            outcome.judge()
+            outcomes.append(outcome)
+        return outcomes, total
 
     @staticmethod
     def _not_judged(suite: Suite, thresholds: Thresholds) -> list[ExpectationOutcome]:
@@ -256,6 +368,9 @@ class GxWorkspace:
             since = time.time() - 1
             kept = self.result_keys()  # a run in more chunks than are kept lost its oldest
             pages = [key for key in new_results if key in kept]
+            if not pages:
+                # no suite validated a row (no new loads): GX would render every page
+                return self.site / "index.html"
             suites = {key.expectation_suite_identifier for key in pages}
             self.context.build_data_docs(resource_identifiers=[*pages, *suites])
         try:
@@ -273,15 +388,26 @@ def run_suites(
     thresholds: Thresholds | None = None,
     chunk_rows: int = CHUNK_ROWS,
     build_docs: bool = True,
+    whole: bool = False,
 ) -> list[SuiteOutcome]:
-    """Validate ``suites`` against the warehouse (opened read-only) and rebuild Data Docs."""
+    """Validate ``suites`` against the warehouse (opened read-only) and rebuild Data Docs.
+
+    A suite with a ``load_column`` validates with GX only the rows of loads it has not
+    validated before (``quality.loads_seen``), one with ``expected_rows`` only the rows that
+    may fail, and both count the others in DuckDB; ``whole`` validates every row with GX (the
+    weekly full refresh)."""
     thresholds = thresholds or load_thresholds()
     workspace = GxWorkspace(quality_dir(warehouse))
     stored = workspace.result_keys()
     outcomes = []
     with connect(warehouse, read_only=True) as con:
         for suite in suites:
-            outcome = workspace.validate(con, suite, thresholds, chunk_rows)
+            seen = None
+            if suite.load_column is not None and not whole:
+                seen = loads_seen.read(workspace.root, suite.gx_name)
+            outcome, loads = workspace.validate(con, suite, thresholds, chunk_rows, seen, whole)
+            if suite.load_column is not None:
+                loads_seen.write(workspace.root, suite.gx_name, loads)
             logger.info(
                 "%s: %s over %d rows in %.2f s",
                 suite.gx_name,

@@ -207,6 +207,7 @@ def _reconciliation_suite(entity: str, fact: str, fact_key: str) -> Suite:
             gxe().ExpectColumnValuesToBeInSet(column="live_in_raw", value_set=[True]),
         ],
         key_columns=("record_key",),
+        expected_rows="times_in_fact = 1 and live_in_raw",
         nouns=NOUNS[entity][:2],
         findings={
             "times_in_fact": (

@@ -33,9 +33,14 @@ class ExpectationOutcome:
         self.unexpected_count = (self.unexpected_count or 0) + (other.unexpected_count or 0)
         room = MAX_EXAMPLES - len(self.examples)
         self.examples.extend(other.examples[: max(room, 0)])
-        nonmissing = self.element_count - self.missing_count
+        self.judge()
+
+    def judge(self) -> None:
+        """Success from the counts, as great-expectations judges a per-row expectation: at
+        least ``mostly`` of the values that are not missing are expected."""
+        nonmissing = (self.element_count or 0) - (self.missing_count or 0)
         self.success = nonmissing == 0 or (
-            (nonmissing - self.unexpected_count) / nonmissing >= self.mostly
+            (nonmissing - (self.unexpected_count or 0)) / nonmissing >= self.mostly
         )
 
     @property
@@ -58,6 +63,10 @@ class SuiteOutcome:
     expectations: list[ExpectationOutcome]
     # the batch itself when it is one pre-aggregated row (volumes, shares, ages)
     observed: dict[str, Any] = field(default_factory=dict)
+    # of ``rows``, those great-expectations validated when it was handed only the rows whose
+    # verdict is news (``Suite.load_column``, ``Suite.expected_rows``; the others were counted
+    # by an aggregate); None when it validated every row
+    gx_rows: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -73,6 +82,7 @@ class SuiteOutcome:
             "suite": self.suite,
             "rows_validated": self.rows,
             "chunks": self.chunks,
+            **({} if self.gx_rows is None else {"rows_validated_by_gx": self.gx_rows}),
             "seconds": round(self.seconds, 3),
             "expectations_failed": [e.label for e in self.failed],
         }

@@ -258,12 +258,13 @@ def _validity_suite(
         severity=Severity.WARN,
         description=description,
         sql=f"""
-            select {entity.key}, {columns}
+            select {entity.key}, {columns}, _load_id
             from raw.{entity.name}_current
             where not _is_deleted
         """,
         expectations=lambda t: [_all_true(column) for column in checks],
         key_columns=(entity.key,),
+        load_column="_load_id",
         nouns=NOUNS[entity.name][:2],
         findings={column: (en, zh) for column, (_, en, zh) in checks.items()},
     )
@@ -355,7 +356,8 @@ def _reference_suite(entity: Entity, name: str, column: str, target: Entity, rol
         sql=f"""
             select
                 r.{entity.key},
-                t.{target.key} is not null as {column}_known
+                t.{target.key} is not null as {column}_known,
+                r._load_id
             from raw.{entity.name}_current as r
             left join raw.{target.name}_current as t
                 on r.{column} = t.{target.key} and not t._is_deleted
@@ -363,6 +365,7 @@ def _reference_suite(entity: Entity, name: str, column: str, target: Entity, rol
         """,
         expectations=lambda t: [_all_true(f"{column}_known")],
         key_columns=(entity.key,),
+        load_column="_load_id",
         nouns=NOUNS[entity.name][:2],
         findings={
             f"{column}_known": (

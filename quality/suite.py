@@ -59,6 +59,13 @@ class Suite:
     # a thresholds setting: the batch is judged only from that many rows on (a statistical
     # expectation over a handful of records says nothing); below it the suite passes, noted
     judged_from: tuple[str, str] | None = None
+    # Rows whose verdict is no news are counted in DuckDB, not handed to GX (gx_runner):
+    # the batch's column naming the load that wrote each row, for suites over an entity's
+    # current rows whose expectations are all "true" (GX sees the rows of loads it has not
+    # validated yet, quality/loads_seen.py) ...
+    load_column: str | None = None
+    # ... or a predicate true only of rows that meet every expectation (GX sees the others)
+    expected_rows: str | None = None
 
     @property
     def gx_name(self) -> str:

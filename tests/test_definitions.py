@@ -134,8 +134,12 @@ def test_schedules_name_every_asset_and_check_they_run() -> None:
         assert set(request.asset_check_keys) == checks
         requests[name] = request.run_config
     assert requests["daily_refresh"] == {}
-    assert requests["weekly_full_refresh"]["ops"]["warehouse_dbt"] == {
-        "config": {"full_refresh": True}
+    whole = {"config": {"whole": True}}
+    assert requests["weekly_full_refresh"]["ops"] == {
+        "warehouse_dbt": {"config": {"full_refresh": True}},
+        "serving__warehouse": whole,
+        **{f"{source}_raw_quality": whole for source in ("membership", "disputes", "services")},
+        "marts_quality": whole,
     }
 
 

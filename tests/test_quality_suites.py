@@ -16,7 +16,7 @@ import pytest
 
 from ingestion.contract import ENTITIES
 from quality.config import DEFAULT_CONFIG, ENV_SOURCES_AS_OF, load_thresholds
-from quality.gx_runner import docs_index, run_suites
+from quality.gx_runner import docs_index, quality_dir, run_suites
 from quality.mart_suites import (
     KPI_DISTRICTS_WITHIN_CITY,
     KPI_MONTHLY_JUMPS,
@@ -345,6 +345,14 @@ def test_suite_fails_on_planted_data(
     }
     found = unexpected(outcome)
     assert {label: found[label] for label in expected} == expected
+    # GX saw only the rows whose verdict is news, and found what it finds over every row: the
+    # plants wrote no load, so a load-tracking suite counted every row in DuckDB; a
+    # reconciliation handed GX exactly the broken keys
+    if suite.load_column is not None:
+        assert outcome.gx_rows == 0
+    if suite.expected_rows is not None:
+        assert outcome.gx_rows == sum(expected.values())
+    assert findings([outcome]) == findings([run(quality_copy, suite, whole=True)])
 
 
 def test_a_load_recorded_before_the_balance_was_kept_is_not_judged(quality_copy: Path) -> None:
@@ -484,7 +492,7 @@ def test_freshness_judges_record_lag_against_the_sources_as_of_date(
 
 def test_chunked_validation_sums_to_the_whole_batch(quality_copy: Path) -> None:
     whole = run(quality_copy, MEMBER_VALIDITY)
-    chunked = run(quality_copy, MEMBER_VALIDITY, chunk_rows=5000)
+    chunked = run(quality_copy, MEMBER_VALIDITY, chunk_rows=5000, whole=True)
     assert (whole.chunks, chunked.chunks) == (1, 6)
     assert (
         unexpected(chunked)
@@ -497,6 +505,90 @@ def test_chunked_validation_sums_to_the_whole_batch(quality_copy: Path) -> None:
     )
     plant(quality_copy, *PLANTS[0][1])
     assert not run(quality_copy, MEMBER_VALIDITY, chunk_rows=5000).passed
+
+
+def findings(outcomes: list[SuiteOutcome]) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        o.suite: [
+            (e.column, e.element_count, e.missing_count, e.unexpected_count, e.success)
+            for e in o.expectations
+        ]
+        for o in outcomes
+    }
+
+
+def test_the_next_run_validates_the_new_loads_rows_and_finds_what_a_whole_run_does(
+    quality_copy: Path,
+) -> None:
+    suites = [s for s in raw_suites() if s.load_column is not None]
+    assert len(suites) == 12  # every validity and reference suite
+    first = run_suites(quality_copy, suites, build_docs=False)
+    assert {o.gx_rows for o in first} == {None}  # nothing validated yet: every row
+    again = run_suites(quality_copy, suites, build_docs=False)
+    assert {o.gx_rows for o in again} == {0}
+    assert findings(again) == findings(first)
+
+    # A new load rewrites 40 valid members, 4 of them with a bad phone; an old member's ID
+    # check character breaks in place (no load of its own); two unions are deleted, so what
+    # they handled no longer resolves: rows of old loads whose verdict changed.
+    plant(
+        quality_copy,
+        """create temp table rewritten as
+        select member_id, row_number() over (order by member_id) as n
+        from raw.member_current
+        where not _is_deleted and id_valid and phone_valid
+        order by member_id
+        limit 40""",
+        """update raw.member_current
+        set _load_id = 'a-new-load', phone_valid = (select n > 4 from rewritten as w
+                                                     where w.member_id = member_current.member_id)
+        where member_id in (select member_id from rewritten)""",
+        """update raw.member_current set id_valid = false
+        where member_id = (select max(member_id) from raw.member_current
+                           where not _is_deleted and id_valid)""",
+        """update raw.union_org_current set _is_deleted = true
+        where union_id in (select handling_union_id from raw.case_current
+                           where handling_union_id is not null
+                           group by all order by count(*) desc, 1 limit 2)""",
+    )
+    day = run_suites(quality_copy, suites, build_docs=False)
+    assert {o.suite: o.gx_rows for o in day if o.gx_rows} == {MEMBER_VALIDITY.gx_name: 40}
+    whole = run_suites(quality_copy, suites, build_docs=False, whole=True)
+    assert {o.gx_rows for o in whole} == {None}
+    assert findings(day) == findings(whole)
+    before, after = findings(first), findings(day)
+    assert {c: n for c, _, _, n, _ in after[MEMBER_VALIDITY.gx_name]} == {
+        "id_valid": 2 + 1,
+        "phone_valid": 2 + 4,
+        "gender_matches_id": 2,
+    }
+    orphaned = after[CASE_UNION_KNOWN.gx_name][0][3] - before[CASE_UNION_KNOWN.gx_name][0][3]
+    with duckdb.connect(str(quality_copy), read_only=True) as con:
+        ((handled,),) = con.sql(
+            """select count(*) from raw.case_current as c
+            join raw.union_org_current as u on c.handling_union_id = u.union_id
+            where u._is_deleted and not c._is_deleted"""
+        ).fetchall()
+        flagged = con.sql(
+            """select _load_id = 'a-new-load', list(member_id) from raw.member_current
+            where not phone_valid and not _is_deleted group by all"""
+        ).fetchall()
+    assert orphaned == handled > 0
+    new, old = (set(dict(flagged)[b]) for b in (True, False))
+    assert (len(new), len(old)) == (4, 2)
+    (member,) = [o for o in day if o.suite == MEMBER_VALIDITY.gx_name]
+    (phones,) = [e for e in member.expectations if e.column == "phone_valid"]
+    # the examples name the new load's flagged rows first, then the old loads'
+    examples = [example["member_id"] for example in phones.examples]
+    assert set(examples[:4]) == new and examples[4] in old and not phones.success
+
+    # The record of what was validated is a cache: unreadable, every row is validated again.
+    seen = quality_dir(quality_copy) / "loads_seen" / f"{MEMBER_VALIDITY.gx_name}.json"
+    assert "a-new-load" in seen.read_text(encoding="utf-8")
+    seen.write_text("{torn", encoding="utf-8")
+    (rerun,) = run_suites(quality_copy, [MEMBER_VALIDITY], build_docs=False)
+    assert rerun.gx_rows is None
+    assert findings([rerun]) == {MEMBER_VALIDITY.gx_name: after[MEMBER_VALIDITY.gx_name]}
 
 
 # --- quarantine ----------------------------------------------------------------------------

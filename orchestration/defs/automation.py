@@ -26,6 +26,15 @@ FULL_REFRESH_CONFIG = {
     "ops": {
         "warehouse_dbt": {"config": {"full_refresh": True}},
         "serving__warehouse": {"config": {"whole": True}},
+        **{
+            check: {"config": {"whole": True}}
+            for check in (
+                "membership_raw_quality",
+                "disputes_raw_quality",
+                "services_raw_quality",
+                "marts_quality",
+            )
+        },
     }
 }
 
