@@ -159,7 +159,9 @@ class GxWorkspace:
         elif suite.expected_rows is not None and not whole:
             expected = f"coalesce({suite.expected_rows}, false)"
             ((other_rows, news),) = con.sql(
-                f"select count_if({expected}), count_if(not {expected}) from ({sql})"
+                # count_if over no rows is null in DuckDB, count(*) zero
+                f"select count(*) filter ({expected}), count(*) filter (not {expected}) "
+                f"from ({sql})"
             ).fetchall()
             counted = [
                 ExpectationOutcome(
@@ -257,7 +259,9 @@ class GxWorkspace:
                     f"true, not {e.expectation_type}"
                 )
         columns = [e.column for e in expectations]
-        counts = ", ".join(f"count_if({c} is null), count_if(not {c})" for c in columns)
+        counts = ", ".join(
+            f"count(*) filter ({c} is null), count(*) filter (not {c})" for c in columns
+        )
         ((total, *found),) = con.sql(f"select count(*), {counts} from ({sql})").fetchall()
         keys = ", ".join(suite.key_columns)
         outcomes = []

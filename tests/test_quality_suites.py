@@ -591,6 +591,29 @@ def test_the_next_run_validates_the_new_loads_rows_and_finds_what_a_whole_run_do
     assert findings([rerun]) == {MEMBER_VALIDITY.gx_name: after[MEMBER_VALIDITY.gx_name]}
 
 
+def test_an_emptied_table_counts_zero_rows_whichever_way_it_is_validated(
+    quality_copy: Path,
+) -> None:
+    suites = [HOTLINE_VALIDITY, RECONCILIATION["fct_hotline_requests"]]
+    run_suites(quality_copy, suites, build_docs=False)  # the loads it has validated
+    plant(
+        quality_copy,
+        "delete from raw.hotline_request_current",
+        "delete from marts.fct_hotline_requests",
+    )
+    empty = {
+        HOTLINE_VALIDITY.gx_name: [("caller_phone_valid", 0, 0, 0, True)],
+        RECONCILIATION["fct_hotline_requests"].gx_name: [
+            ("times_in_fact", 0, 0, 0, True),
+            ("live_in_raw", 0, 0, 0, True),
+        ],
+    }
+    for whole in (False, True):
+        outcomes = run_suites(quality_copy, suites, build_docs=False, whole=whole)
+        assert findings(outcomes) == empty
+        assert [o.rows for o in outcomes] == [0, 0]
+
+
 # --- quarantine ----------------------------------------------------------------------------
 
 
