@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -24,11 +24,15 @@ import pyarrow as pa
 
 from core.crash_points import crash_point
 from core.warehouse import connect
+from ingestion.sql_literals import sql_list
 from quality import loads_seen
 from quality.config import Thresholds, load_thresholds
 from quality.data_docs import ExternalResourceError, make_offline
 from quality.outcome import MAX_EXAMPLES, ExpectationOutcome, SuiteOutcome
 from quality.suite import Suite, gxe
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +60,26 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _varchar_list(values: Iterable[str]) -> str:
-    quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
-    return f"cast([{quoted}] as varchar[])"
+def _counted_outcome(
+    expectation: Expectation,
+    rows: int,
+    missing: int = 0,
+    unexpected: int = 0,
+    examples: list[dict[str, Any]] | None = None,
+) -> ExpectationOutcome:
+    """What GX reports for a per-row ``expectation`` over rows counted in DuckDB."""
+    outcome = ExpectationOutcome(
+        expectation=expectation.expectation_type,
+        column=getattr(expectation, "column", None),
+        success=True,
+        element_count=rows,
+        missing_count=missing,
+        unexpected_count=unexpected,
+        examples=examples or [],
+        mostly=float(getattr(expectation, "mostly", None) or 1.0),
+    )
+    outcome.judge()
+    return outcome
 
 
 def _frames(
@@ -151,7 +172,8 @@ class GxWorkspace:
         other_rows = 0
         if suite.load_column is not None and seen is not None and not whole:
             # a semi-join, not list_contains: a year of daily loads is a long list
-            known = f"{suite.load_column} in (select unnest({_varchar_list(seen)}))"
+            loads = f"cast({sql_list(sorted(seen))} as varchar[])"
+            known = f"{suite.load_column} in (select unnest({loads}))"
             counted, other_rows = self._counted(
                 con, suite, thresholds, f"select * from ({sql}) where {known}"
             )
@@ -163,18 +185,7 @@ class GxWorkspace:
                 f"select count(*) filter ({expected}), count(*) filter (not {expected}) "
                 f"from ({sql})"
             ).fetchall()
-            counted = [
-                ExpectationOutcome(
-                    expectation=e.expectation_type,
-                    column=getattr(e, "column", None),
-                    success=True,
-                    element_count=other_rows,
-                    missing_count=0,
-                    unexpected_count=0,
-                    mostly=float(getattr(e, "mostly", None) or 1.0),
-                )
-                for e in suite.expectations(thresholds)
-            ]
+            counted = [_counted_outcome(e, other_rows) for e in suite.expectations(thresholds)]
             # GX still judges the empty batch (its Data Docs show the run), without a second
             # pass over the batch's join when nothing is news
             sql = f"select * from ({sql}) where not {expected}{'' if news else ' limit 0'}"
@@ -251,9 +262,8 @@ class GxWorkspace:
         value is true, counted by DuckDB, and the number of rows."""
         expectations = list(suite.expectations(thresholds))
         for e in expectations:
-            if e.expectation_type != "expect_column_values_to_be_in_set" or list(e.value_set) != [
-                True
-            ]:
+            value_set = list(getattr(e, "value_set", None) or [])
+            if (e.expectation_type, value_set) != ("expect_column_values_to_be_in_set", [True]):
                 raise ValueError(
                     f"{suite.gx_name}: a suite with a load_column may only expect values to be "
                     f"true, not {e.expectation_type}"
@@ -277,18 +287,7 @@ class GxWorkspace:
                     {k: _jsonable(v) for k, v in zip(suite.key_columns, row, strict=True)}
                     for row in failing
                 ]
-            outcome = ExpectationOutcome(
-                expectation=e.expectation_type,
-                column=column,
-                success=True,
-                element_count=total,
-                missing_count=missing,
-                unexpected_count=unexpected,
-                examples=examples,
-                mostly=float(getattr(e, "mostly", None) or 1.0),
-            )
-            outcome.judge()
-            outcomes.append(outcome)
+            outcomes.append(_counted_outcome(e, total, missing, unexpected, examples))
         return outcomes, total
 
     @staticmethod
