@@ -39,7 +39,10 @@ BY_LOADS = (
     "int_member_states_intervalized",
     "fct_membership_events",
     "dim_member",
+    "fct_membership_monthly",
 )
+
+NARROWED_TESTS = ("not_null", "accepted_values", "unique")
 
 
 def ingest(env: dict[str, str]) -> None:
@@ -127,16 +130,17 @@ def test_incremental_warehouse_after_five_days_equals_a_full_refresh(tmp_path: P
 
 
 def assert_row_tests_read_only_the_revisited_keys(target: Path, warehouse: Path) -> None:
-    """In the last build, the incremental path: every not_null and accepted_values test of
-    the models built by loads read only the keys the build revisited (macros/incremental/
-    revisits.sql); every other test read its whole relation."""
+    """In the last build, the incremental path: every not_null, accepted_values and unique
+    test of the models built by loads read only the keys the build revisited, the unique tests
+    every row sharing a value with them (macros/incremental/revisits.sql); every other test
+    read its whole relation."""
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     row_tests, narrowed = set(), set()
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test" or not node.get("test_metadata"):
             continue
         tested = manifest["nodes"][node["attached_node"]]["name"] if node["attached_node"] else ""
-        if tested in BY_LOADS and node["test_metadata"]["name"] in ("not_null", "accepted_values"):
+        if tested in BY_LOADS and node["test_metadata"]["name"] in NARROWED_TESTS:
             row_tests.add(node["name"])
         sql = Path(node["compiled_path"]).read_text(encoding="utf-8")
         if "meta.model_revisits" in sql:

@@ -5,9 +5,10 @@
     (not_null, accepted_values: a row passes or fails on its own values) read only the rows
     of the keys it revisited, which meta.model_revisits records.
 
-    Whole-table tests stay whole: unique (a duplicate may pair a new row with an old one),
-    relationships (a parent key deleted breaks children that were not revisited) and
-    singular tests. A full build (the first, --full-refresh, a definition or column change)
+    A unique test reads every row whose value a revisited row has: rows are added only under
+    revisited keys, so a new duplicate has a revisited row, and it may pair with an old one
+    (the unique test below). Relationships (a parent key deleted breaks children that were not
+    revisited) and singular tests stay whole. A full build (the first, --full-refresh, a definition or column change)
     records a null key, "every row", and so does every other target than DuckDB, where these
     models are tables. `dbt test` on its own, and a build of another invocation, test every
     row: the record counts only in the invocation that wrote it. The weekly full refresh
@@ -44,7 +45,7 @@
     the revisited keys where the comment above allows. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- set revisited = revisited_filter(relation) -%}
+    {%- set revisited = revisited_filter(['not_null', 'accepted_values']) -%}
     {%- if where and revisited -%}
         {%- set where = '(' ~ where ~ ') and ' ~ revisited -%}
     {%- elif revisited -%}
@@ -57,13 +58,14 @@
     {%- do return(relation) -%}
 {%- endmacro %}
 
-{#- The predicate that keeps the rows of the keys `relation` revisited in this invocation, or
-    '' when the test must read every row. -#}
-{% macro revisited_filter(relation) -%}
+{#- The predicate that keeps the rows of the keys the tested model revisited in this
+    invocation, when the running test is one of `tests` (generic test names); '' when the
+    test must read every row. -#}
+{% macro revisited_filter(tests) -%}
     {%- if not execute or target.type != 'duckdb' or flags.WHICH != 'build' -%}
         {{ return('') }}
     {%- endif -%}
-    {%- if (model.test_metadata or {}).get('name') not in ('not_null', 'accepted_values') -%}
+    {%- if (model.test_metadata or {}).get('name') not in tests -%}
         {{ return('') }}
     {%- endif -%}
     {%- set tested = graph.nodes.get(model.attached_node) -%}
@@ -71,10 +73,11 @@
         {{ return('') }}
     {%- endif -%}
     {%- set key = tested.config.unique_key -%}
+    {%- set name = tested.alias or tested.name -%}
     {%- set recorded -%}
         select count(*), count(*) filter (where whole)
         from meta.model_revisits
-        where model_name = '{{ relation.identifier }}' and invocation_id = '{{ invocation_id }}'
+        where model_name = '{{ name }}' and invocation_id = '{{ invocation_id }}'
     {%- endset -%}
     {%- set row = run_query(recorded).rows[0] -%}
     {%- if row[0] == 0 or row[1] > 0 -%}
@@ -82,5 +85,27 @@
     {%- endif -%}
     {{ return(
         'cast(' ~ key ~ ' as varchar) in (select revisited_key from meta.model_revisits '
-        ~ "where model_name = '" ~ relation.identifier ~ "' and revisited_key is not null)") }}
+        ~ "where model_name = '" ~ name ~ "' and revisited_key is not null)") }}
 {%- endmacro %}
+
+{#- dbt's unique test, replaced for every adapter (a generic test of the root project takes
+    precedence over dbt's own): on the values of the rows a replace_keys model revisited where
+    revisited_filter allows, every row with such a value counted, old ones included; dbt's
+    own test (adapter.dispatch, as dbt's builtin) otherwise. -#}
+{% test unique(model, column_name) -%}
+    {%- set revisited = revisited_filter(['unique']) -%}
+    {%- if not revisited -%}
+        {{ adapter.dispatch('test_unique', 'dbt')(model, column_name) }}
+    {%- else %}
+    select
+        {{ column_name }} as unique_field,
+        count(*) as n_records
+    from {{ model }}
+    where {{ column_name }} in (
+        select {{ column_name }} from {{ model }}
+        where {{ revisited }}
+    )
+    group by {{ column_name }}
+    having count(*) > 1
+    {%- endif %}
+{%- endtest %}

@@ -4,6 +4,22 @@
 -- KPIS.md's members_active_end (int_member_states_intervalized), so summing a district's
 -- unions gives that KPI's month value. union_key is the version in effect at month end.
 
+--
+-- Incremental (replace_keys on union_id): a union's rows are a function of its months with a
+-- change (net change of in-union states, events by type), its versions and district, and
+-- the last reporting month. A run recomputes the unions whose months with a change differ
+-- from the rows it wrote before (compared by a hash per union: the old member states are gone
+-- once int_member_states_intervalized has replaced them, the rows here still say what they
+-- were), the unions whose versions a load it has not processed wrote or tombstoned, and
+-- every union when the reporting months reach a new month (every union then has a new row).
+
+-- depends_on: {{ ref('stg_services__deletions') }}
+-- depends_on: {{ ref('stg_membership__member_versions') }}
+-- depends_on: {{ ref('stg_membership__union_versions') }}
+
+{{ replace_keys_config('union_id', ['membership']) }}
+{%- set loads = unseen_loads(['membership']) %}
+
 with
 
 periods as (
@@ -85,6 +101,151 @@ monthly_events as (
     group by union_id, month_start
 ),
 
+{% if is_incremental() %}
+
+    {{ membership_changes_ctes(loads) }}
+
+    months_with_change as (
+        select
+            coalesce(monthly_changes.union_id, monthly_events.union_id) as union_id,
+            coalesce(monthly_changes.month_start, monthly_events.month_start) as month_start,
+            coalesce(monthly_changes.delta, 0) as net_change,
+            coalesce(monthly_events.joins, 0) as joins,
+            coalesce(monthly_events.joins_new_form, 0) as joins_new_form,
+            coalesce(monthly_events.transfers_in, 0) as transfers_in,
+            coalesce(monthly_events.transfers_out, 0) as transfers_out,
+            coalesce(monthly_events.reinstatements, 0) as reinstatements,
+            coalesce(monthly_events.retentions, 0) as retentions,
+            coalesce(monthly_events.retirements, 0) as retirements,
+            coalesce(monthly_events.leaves, 0) as leaves
+        from monthly_changes
+        full outer join monthly_events
+            on
+                monthly_changes.union_id = monthly_events.union_id
+                and monthly_changes.month_start = monthly_events.month_start
+    ),
+
+    rows_before as (
+        select * from {{ this }}
+    ),
+
+    {%- if redefined() %}
+
+        -- Computed by another definition: every union is recomputed (and rows_before may
+        -- have other columns than the ones compared below).
+        revisited as (
+            select union_id from months_with_change
+            union
+            select union_id from rows_before
+        ),
+
+    {%- else %}
+
+        -- A union's months with a change, as computed now and as its rows say they were.
+        compared_months as (
+            select
+                'now' as side,
+                union_id,
+                month_start,
+                net_change,
+                joins,
+                joins_new_form,
+                transfers_in,
+                transfers_out,
+                reinstatements,
+                retentions,
+                retirements,
+                leaves
+            from months_with_change
+            union all
+            select
+                'before' as side,
+                union_id,
+                month_start,
+                net_change,
+                joins,
+                joins_new_form,
+                transfers_in,
+                transfers_out,
+                reinstatements,
+                retentions,
+                retirements,
+                leaves
+            from rows_before
+        ),
+
+        hashed_changes as (
+            select
+                side,
+                union_id,
+                bit_xor(hash(
+                    month_start,
+                    cast(net_change as bigint),
+                    cast(joins as bigint),
+                    cast(joins_new_form as bigint),
+                    cast(transfers_in as bigint),
+                    cast(transfers_out as bigint),
+                    cast(reinstatements as bigint),
+                    cast(retentions as bigint),
+                    cast(retirements as bigint),
+                    cast(leaves as bigint)
+                )) as changes_hash
+            from compared_months
+            where
+            -- Without a load of the membership system since the last run, no union's months
+            -- with a change changed.
+                {{ 'true' if loads else 'false' }}
+                and (
+                    net_change <> 0
+                    or joins + transfers_in + transfers_out + reinstatements + retentions
+                    + retirements + leaves > 0
+                )
+            group by side, union_id
+        ),
+
+        changed_activity as (
+            select union_id
+            from hashed_changes
+            group by union_id
+            having count(*) = 1 or min(changes_hash) <> max(changes_hash)
+        ),
+
+        -- The reporting months reached a month the rows do not have: every union has a new row.
+        new_month as (
+            select
+                (select max(month_start) from months)
+                > (select coalesce(max(month_start), date '0001-01-01') from rows_before)
+                    as is_reached
+        ),
+
+        revisited as (
+            select union_id from changed_unions
+            union
+            select union_id from changed_activity
+            union
+            select months_with_change.union_id
+            from months_with_change
+            cross join new_month
+            where new_month.is_reached
+            union
+            select rows_before.union_id
+            from rows_before
+            cross join new_month
+            where new_month.is_reached
+        ),
+
+    {%- endif %}
+
+{% endif %}
+
+revisited_changes as (
+    {{ revisited_rows('monthly_changes', 'union_id', is_incremental()) }}
+),
+
+revisited_events as (
+    {{ revisited_rows('monthly_events', 'union_id', is_incremental()) }}
+),
+
 first_months as (
     select
         union_id,
@@ -93,12 +254,12 @@ first_months as (
         select
             union_id,
             month_start
-        from monthly_changes
+        from revisited_changes
         union all
         select
             union_id,
             month_start
-        from monthly_events
+        from revisited_events
     ) as activity
     group by union_id
 ),
@@ -132,11 +293,11 @@ filled as (
             rows between unbounded preceding and current row
         ) as active_members_end
     from union_months
-    left join monthly_changes
+    left join revisited_changes as monthly_changes
         on
             union_months.union_id = monthly_changes.union_id
             and union_months.month_start = monthly_changes.month_start
-    left join monthly_events
+    left join revisited_events as monthly_events
         on
             union_months.union_id = monthly_events.union_id
             and union_months.month_start = monthly_events.month_start
@@ -158,7 +319,7 @@ active_months as (
         + leaves > 0
 ),
 
-final as (
+monthly as (
     select
         active_months.union_id,
         active_months.month_start,
@@ -188,6 +349,8 @@ final as (
         on active_months.union_id = unions.union_id
     left join known_districts
         on unions.district_code = known_districts.district_code
-)
+),
+
+{{ replace_keys_final('monthly', 'union_id', is_incremental()) }}
 
 select * from final
