@@ -9,6 +9,8 @@
     The batch names a key by a marker row (`_revisit_marker` true, every other column null;
     revisit_markers renders them), one per revisited key, whether or not the key still has
     rows: a key that now has none is deleted and not re-inserted. Markers are never inserted.
+    A row whose key has no marker is added beside the key's rows (fct_membership_monthly's
+    months carried into a new reporting month).
     The target's columns are the insert's. When the model's columns changed (a new version of
     its SQL, which revisits every key), the batch replaces the table instead
     (on_schema_change='ignore': the strategy handles it, and the marker is no column).

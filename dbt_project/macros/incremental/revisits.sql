@@ -27,8 +27,9 @@
     )
 {%- endmacro %}
 
-{#- Record what `this` model's build rewrote: the keys of the marker rows of `batch` (key
-    column `key`), or every row (key none). Statements for the model's own transaction. -#}
+{#- Record what `this` model's build rewrote: the keys of the rows of `batch` (key column
+    `key`; every revisited key has a marker row, and rows added beside a key's old ones count
+    too), or every row (key none). Statements for the model's own transaction. -#}
 {% macro record_revisits(key, batch=none) -%}
     delete from meta.model_revisits where model_name = '{{ this.identifier }}';
     insert into meta.model_revisits (model_name, invocation_id, whole, revisited_key)
@@ -37,7 +38,6 @@
     insert into meta.model_revisits (model_name, invocation_id, whole, revisited_key)
     select distinct '{{ this.identifier }}', '{{ invocation_id }}', false, cast({{ key }} as varchar)
     from {{ batch }}
-    where _revisit_marker
     {%- endif %}
 {%- endmacro %}
 

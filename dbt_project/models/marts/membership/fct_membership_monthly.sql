@@ -10,8 +10,10 @@
 -- the last reporting month. A run recomputes the unions whose months with a change differ
 -- from the rows it wrote before (compared by a hash per union: the old member states are gone
 -- once int_member_states_intervalized has replaced them, the rows here still say what they
--- were), the unions whose versions a load it has not processed wrote or tombstoned, and
--- every union when the reporting months reach a new month (every union then has a new row).
+-- were), and the unions whose versions a load it has not processed wrote or tombstoned.
+-- When the reporting months reach a new month, every other union with members gets rows for
+-- it that carry its last count (added beside its rows: replace_keys inserts rows whose key
+-- has no marker); when they lose their last month, every union is recomputed.
 
 -- depends_on: {{ ref('stg_services__deletions') }}
 -- depends_on: {{ ref('stg_membership__member_versions') }}
@@ -19,6 +21,14 @@
 
 {{ replace_keys_config('union_id', ['membership']) }}
 {%- set loads = unseen_loads(['membership']) %}
+{#- An incremental run by today's definition carries the unions it does not revisit into a
+    new reporting month (carried_months). #}
+{%- set carried = is_incremental() and not redefined() %}
+{#- What a union's row says of a month with a change, compared on an incremental run. #}
+{%- set compared = [
+    'net_change', 'joins', 'joins_new_form', 'transfers_in', 'transfers_out',
+    'reinstatements', 'retentions', 'retirements', 'leaves',
+] %}
 
 with
 
@@ -105,19 +115,13 @@ monthly_events as (
 
     {{ membership_changes_ctes(loads) }}
 
+    -- DuckDB's `exclude`: this CTE is on the incremental path only, which is DuckDB's.
     months_with_change as (
         select
+            monthly_events.* exclude (union_id, month_start),
+            monthly_changes.delta as net_change,
             coalesce(monthly_changes.union_id, monthly_events.union_id) as union_id,
-            coalesce(monthly_changes.month_start, monthly_events.month_start) as month_start,
-            coalesce(monthly_changes.delta, 0) as net_change,
-            coalesce(monthly_events.joins, 0) as joins,
-            coalesce(monthly_events.joins_new_form, 0) as joins_new_form,
-            coalesce(monthly_events.transfers_in, 0) as transfers_in,
-            coalesce(monthly_events.transfers_out, 0) as transfers_out,
-            coalesce(monthly_events.reinstatements, 0) as reinstatements,
-            coalesce(monthly_events.retentions, 0) as retentions,
-            coalesce(monthly_events.retirements, 0) as retirements,
-            coalesce(monthly_events.leaves, 0) as leaves
+            coalesce(monthly_changes.month_start, monthly_events.month_start) as month_start
         from monthly_changes
         full outer join monthly_events
             on
@@ -129,7 +133,7 @@ monthly_events as (
         select * from {{ this }}
     ),
 
-    {%- if redefined() %}
+    {%- if not carried %}
 
         -- Computed by another definition: every union is recomputed (and rows_before may
         -- have other columns than the ones compared below).
@@ -144,34 +148,18 @@ monthly_events as (
         -- A union's months with a change, as computed now and as its rows say they were.
         compared_months as (
             select
-                'now' as side,
-                union_id,
-                month_start,
-                net_change,
-                joins,
-                joins_new_form,
-                transfers_in,
-                transfers_out,
-                reinstatements,
-                retentions,
-                retirements,
-                leaves
-            from months_with_change
-            union all
-            select
                 'before' as side,
                 union_id,
                 month_start,
-                net_change,
-                joins,
-                joins_new_form,
-                transfers_in,
-                transfers_out,
-                reinstatements,
-                retentions,
-                retirements,
-                leaves
+                {{ compared | join(', ') }}
             from rows_before
+            union all
+            select
+                'now' as side,
+                union_id,
+                month_start,
+                coalesce({{ compared | join(', 0), coalesce(') }}, 0)
+            from months_with_change
         ),
 
         hashed_changes as (
@@ -180,20 +168,12 @@ monthly_events as (
                 union_id,
                 bit_xor(hash(
                     month_start,
-                    cast(net_change as bigint),
-                    cast(joins as bigint),
-                    cast(joins_new_form as bigint),
-                    cast(transfers_in as bigint),
-                    cast(transfers_out as bigint),
-                    cast(reinstatements as bigint),
-                    cast(retentions as bigint),
-                    cast(retirements as bigint),
-                    cast(leaves as bigint)
+                    cast({{ compared | join(' as bigint), cast(') }} as bigint)
                 )) as changes_hash
             from compared_months
             where
-            -- Without a load of the membership system since the last run, no union's months
-            -- with a change changed.
+                -- Without a load of the membership system since the last run, no union's
+                -- months with a change changed.
                 {{ 'true' if loads else 'false' }}
                 and (
                     net_change <> 0
@@ -210,12 +190,14 @@ monthly_events as (
             having count(*) = 1 or min(changes_hash) <> max(changes_hash)
         ),
 
-        -- The reporting months reached a month the rows do not have: every union has a new row.
-        new_month as (
+        -- The last month the rows have, and whether the reporting months now end before it
+        -- (a deleted record took the last month away: every union is recomputed).
+        row_months as (
             select
-                (select max(month_start) from months)
-                > (select coalesce(max(month_start), date '0001-01-01') from rows_before)
-                    as is_reached
+                max(rows_before.month_start) as last_month_start,
+                max(rows_before.month_start) > (select max(months.month_start) from months)
+                    as is_shortened
+            from rows_before
         ),
 
         revisited as (
@@ -225,13 +207,33 @@ monthly_events as (
             union
             select months_with_change.union_id
             from months_with_change
-            cross join new_month
-            where new_month.is_reached
+            cross join row_months
+            where row_months.is_shortened
             union
             select rows_before.union_id
             from rows_before
-            cross join new_month
-            where new_month.is_reached
+            cross join row_months
+            where row_months.is_shortened
+        ),
+
+        -- A union not revisited had no change in the months its rows do not reach yet (a new
+        -- reporting month): each of them carries the members it had at the rows' last month.
+        carried_months as (
+            select
+                rows_before.union_id,
+                months.month_start,
+                months.month_end,
+                0 as {{ compared | join(', 0 as ') }},
+                rows_before.active_members_end as active_members_start,
+                rows_before.active_members_end
+            from rows_before
+            inner join row_months
+                on rows_before.month_start = row_months.last_month_start
+            inner join months
+                on row_months.last_month_start < months.month_start
+            where
+                rows_before.active_members_end <> 0
+                and rows_before.union_id not in (select revisited.union_id from revisited)
         ),
 
     {%- endif %}
@@ -310,13 +312,23 @@ measured as (
     from filled
 ),
 
-active_months as (
+computed_months as (
     select * from measured
     where
         active_members_start <> 0
         or active_members_end <> 0
         or joins + transfers_in + transfers_out + reinstatements + retentions + retirements
         + leaves > 0
+),
+
+active_months as (
+    {%- if carried %}
+        select * from computed_months
+        union all by name
+        select * from carried_months
+    {%- else %}
+        select * from computed_months
+    {%- endif %}
 ),
 
 monthly as (
