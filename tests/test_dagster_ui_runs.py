@@ -461,6 +461,15 @@ class DagsterDev:
         ticks = self.instigator_state(kind, name)["ticks"]
         return sorted((t for t in ticks if t["status"] != "STARTED"), key=lambda t: t["timestamp"])
 
+    def wait_for_tick_begun(self, kind: str, name: str, timeout: float) -> dict[str, Any]:
+        """The first tick, as soon as it has begun (status STARTED included)."""
+
+        def begun() -> dict[str, Any] | None:
+            ticks = self.instigator_state(kind, name)["ticks"]
+            return min(ticks, key=lambda t: t["timestamp"]) if ticks else None
+
+        return self.wait_for(f"{kind} {name} tick begun", begun, timeout, 0.5)
+
     def wait_for_tick(
         self,
         kind: str,
@@ -794,8 +803,15 @@ def test_schedule_tick_runs_the_whole_pipeline(dagster_dev: DagsterDev) -> None:
     # everything, so it must request nothing, during the run or after it.
     with dagster_dev.turned_on("sensor", AUTOMATION) as automation_on_at:
         with dagster_dev.turned_on("schedule", SCHEDULE) as turned_on_at:
-            tick = dagster_dev.wait_for_tick("schedule", SCHEDULE, SCHEDULE_TIMEOUT)
-        # Stopped at once: the next minute's tick would launch a second run.
+            begun = dagster_dev.wait_for_tick_begun("schedule", SCHEDULE, SCHEDULE_TIMEOUT)
+        # Stopped as soon as the tick began, not when it ended: on a slow machine a tick took
+        # over a minute (CI, 2026-12-06) and the next minute's tick launched a second run.
+        tick = dagster_dev.wait_for_tick(
+            "schedule",
+            SCHEDULE,
+            SCHEDULE_TIMEOUT,
+            wanted=lambda t: t["tickId"] == begun["tickId"],
+        )
         assert tick["status"] == "SUCCESS", tick
         run = dagster_dev.tick_run(tick)
         print(

@@ -37,8 +37,14 @@
     the model's definition changed since it last ran (definition_versions), every load of
     `sources`: the model then recomputes every key. -#}
 {% macro unseen_loads(sources) -%}
+    {{ return(load_state(sources).loads) }}
+{%- endmacro %}
+
+{#- unseen_loads(sources) as `loads`, and redefined() as `redefined`, for a model that needs
+    both (one read of meta.model_loads). -#}
+{% macro load_state(sources) -%}
     {%- if not execute or target.type != 'duckdb' or this is none -%}
-        {{ return([]) }}
+        {{ return({'loads': [], 'redefined': false}) }}
     {%- endif -%}
     {%- set processed = processed_loads() -%}
     {%- set query -%}
@@ -49,9 +55,9 @@
     {%- endset -%}
     {%- set loads = run_query(query).columns[0].values() | list -%}
     {%- if redefined(processed) -%}
-        {{ return(loads) }}
+        {{ return({'loads': loads, 'redefined': true}) }}
     {%- endif -%}
-    {{ return(loads | reject('in', processed) | list) }}
+    {{ return({'loads': loads | reject('in', processed) | list, 'redefined': false}) }}
 {%- endmacro %}
 
 {#- What meta.model_loads records for `this` model (load ids, definition versions). -#}

@@ -89,23 +89,18 @@
 {%- endmacro %}
 
 {#- dbt's unique test, replaced for every adapter (a generic test of the root project takes
-    precedence over dbt's own): on the values of the rows a replace_keys model revisited where
-    revisited_filter allows, every row with such a value counted, old ones included; dbt's
-    own test (adapter.dispatch, as dbt's builtin) otherwise. -#}
+    precedence over dbt's own): dbt's own test (adapter.dispatch, as dbt's builtin), on the
+    rows whose value a row of a key the replace_keys model revisited has, where
+    revisited_filter allows (old rows included: a new duplicate may pair with one); on every
+    row otherwise. -#}
 {% test unique(model, column_name) -%}
     {%- set revisited = revisited_filter(['unique']) -%}
-    {%- if not revisited -%}
-        {{ adapter.dispatch('test_unique', 'dbt')(model, column_name) }}
-    {%- else %}
-    select
-        {{ column_name }} as unique_field,
-        count(*) as n_records
-    from {{ model }}
-    where {{ column_name }} in (
-        select {{ column_name }} from {{ model }}
-        where {{ revisited }}
-    )
-    group by {{ column_name }}
-    having count(*) > 1
-    {%- endif %}
+    {%- if revisited -%}
+        {%- set model -%}
+            (select * from {{ model }} where {{ column_name }} in (
+                select {{ column_name }} from {{ model }} where {{ revisited }}
+            )) dbt_subquery
+        {%- endset -%}
+    {%- endif -%}
+    {{ adapter.dispatch('test_unique', 'dbt')(model, column_name) }}
 {%- endtest %}

@@ -12,7 +12,8 @@
 -- depends_on: {{ ref('stg_membership__member_versions') }}
 
 {{ replace_keys_config('member_id', ['membership']) }}
-{%- set loads = unseen_loads(['membership']) %}
+{%- set membership = load_state(['membership']) %}
+{%- set loads = membership.loads %}
 {%- set last_built_on = last_built_on() %}
 
 with
@@ -56,7 +57,7 @@ ethnicities as (
             union
             select member_id from member_versions
         {%- endif %}
-        {%- if redefined() %}
+        {%- if membership.redefined %}
             union
             select 'UNKNOWN' as member_id
         {%- endif %}

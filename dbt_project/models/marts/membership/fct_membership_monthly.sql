@@ -20,15 +20,24 @@
 -- depends_on: {{ ref('stg_membership__union_versions') }}
 
 {{ replace_keys_config('union_id', ['membership']) }}
-{%- set loads = unseen_loads(['membership']) %}
+{%- set membership = load_state(['membership']) %}
+{%- set loads = membership.loads %}
 {#- An incremental run by today's definition carries the unions it does not revisit into a
     new reporting month (carried_months). #}
-{%- set carried = is_incremental() and not redefined() %}
+{%- set carried = is_incremental() and not membership.redefined %}
 {#- What a union's row says of a month with a change, compared on an incremental run. #}
-{%- set compared = [
-    'net_change', 'joins', 'joins_new_form', 'transfers_in', 'transfers_out',
-    'reinstatements', 'retentions', 'retirements', 'leaves',
+{%- set counted = [
+    'joins', 'joins_new_form', 'transfers_in', 'transfers_out', 'reinstatements',
+    'retentions', 'retirements', 'leaves',
 ] %}
+{%- set compared = ['net_change'] + counted %}
+{#- A month's columns, computed or carried. #}
+{%- set month_columns = ['union_id', 'month_start', 'month_end'] + compared
+    + ['active_members_start', 'active_members_end'] %}
+{#- A month a union's rows keep whatever its member counts: one with an event. #}
+{%- set has_events -%}
+    joins + transfers_in + transfers_out + reinstatements + retentions + retirements + leaves > 0
+{%- endset %}
 
 with
 
@@ -115,10 +124,11 @@ monthly_events as (
 
     {{ membership_changes_ctes(loads) }}
 
-    -- DuckDB's `exclude`: this CTE is on the incremental path only, which is DuckDB's.
     months_with_change as (
         select
-            monthly_events.* exclude (union_id, month_start),
+            {%- for column in counted %}
+                monthly_events.{{ column }},
+            {%- endfor %}
             monthly_changes.delta as net_change,
             coalesce(monthly_changes.union_id, monthly_events.union_id) as union_id,
             coalesce(monthly_changes.month_start, monthly_events.month_start) as month_start
@@ -175,11 +185,7 @@ monthly_events as (
                 -- Without a load of the membership system since the last run, no union's
                 -- months with a change changed.
                 {{ 'true' if loads else 'false' }}
-                and (
-                    net_change <> 0
-                    or joins + transfers_in + transfers_out + reinstatements + retentions
-                    + retirements + leaves > 0
-                )
+                and (net_change <> 0 or {{ has_events }})
             group by side, union_id
         ),
 
@@ -317,17 +323,14 @@ computed_months as (
     where
         active_members_start <> 0
         or active_members_end <> 0
-        or joins + transfers_in + transfers_out + reinstatements + retentions + retirements
-        + leaves > 0
+        or {{ has_events }}
 ),
 
 active_months as (
+    select {{ month_columns | join(', ') }} from computed_months
     {%- if carried %}
-        select * from computed_months
-        union all by name
-        select * from carried_months
-    {%- else %}
-        select * from computed_months
+        union all
+        select {{ month_columns | join(', ') }} from carried_months
     {%- endif %}
 ),
 
