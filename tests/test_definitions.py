@@ -128,7 +128,10 @@ def test_schedules_name_every_asset_and_check_they_run() -> None:
     assert (len(assets), len(checks)) == (len(_current_asset_keys()), 539)
     requests = {}
     for name in ("daily_refresh", "weekly_full_refresh"):
-        with dg.build_schedule_context(repository_def=repository) as context:
+        with (
+            dg.instance_for_test() as instance,
+            dg.build_schedule_context(repository_def=repository, instance=instance) as context,
+        ):
             (request,) = repository.get_schedule_def(name).evaluate_tick(context).run_requests
         assert set(request.asset_selection) == assets
         assert set(request.asset_check_keys) == checks
@@ -141,6 +144,49 @@ def test_schedules_name_every_asset_and_check_they_run() -> None:
         **{f"{source}_raw_quality": whole for source in ("membership", "disputes", "services")},
         "marts_quality": whole,
     }
+
+
+def test_a_schedule_launches_nothing_while_its_previous_run_is_unfinished() -> None:
+    repository = defs.get_repository_def()
+    schedule = repository.get_schedule_def("weekly_full_refresh")
+
+    def tick(instance: dg.DagsterInstance) -> dg.ScheduleExecutionData:
+        with dg.build_schedule_context(repository_def=repository, instance=instance) as context:
+            return schedule.evaluate_tick(context)
+
+    with dg.instance_for_test() as instance:
+        runs = {
+            (name, status): f"{name}-{status.value}".lower().replace("_", "-")
+            for name in ("daily_refresh", "weekly_full_refresh")
+            for status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.STARTED)
+        }
+        for (name, status), run_id in runs.items():
+            if name == "weekly_full_refresh" and status == dg.DagsterRunStatus.STARTED:
+                continue
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name="__ASSET_JOB",
+                    run_id=run_id,
+                    status=status,
+                    tags={"dagster/schedule_name": name},
+                )
+            )
+        # Another schedule's run in progress, and its own finished one, hold nothing back.
+        assert len(tick(instance).run_requests) == 1
+        unfinished = runs[("weekly_full_refresh", dg.DagsterRunStatus.STARTED)]
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="__ASSET_JOB",
+                run_id=unfinished,
+                status=dg.DagsterRunStatus.STARTING,
+                tags={"dagster/schedule_name": "weekly_full_refresh"},
+            )
+        )
+        skipped = tick(instance)
+        assert skipped.run_requests == []
+        assert skipped.skip_message == (
+            f"weekly_full_refresh's run {unfinished} has not finished"
+        )
 
 
 def test_raw_and_serving_assets_say_when_they_are_late(

@@ -51,10 +51,36 @@ def full_refresh_cron() -> str:
     return env_text(ENV_FULL_REFRESH_CRON, DEFAULT_FULL_REFRESH_CRON)
 
 
+# A run of a schedule not finished yet: its next tick launches nothing.
+UNFINISHED_RUN_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def previous_run_unfinished(context: dg.ScheduleEvaluationContext, schedule: str) -> str | None:
+    """The id of a run ``schedule`` launched that has not finished, if any.
+
+    A run that outlasts its schedule's period (a weekly full refresh at ten times the scale, a
+    tick run every minute in a test) would otherwise have a second whole pipeline queued
+    behind it, which finds nothing new to do when its turn comes."""
+    runs = context.instance.get_run_records(
+        filters=dg.RunsFilter(
+            tags={"dagster/schedule_name": schedule}, statuses=UNFINISHED_RUN_STATUSES
+        ),
+        limit=1,
+    )
+    return runs[0].dagster_run.run_id if runs else None
+
+
 def whole_pipeline(
-    context: dg.ScheduleEvaluationContext, run_config: dict | None = None
-) -> dg.RunRequest:
-    """A run of every asset and check, naming each of them.
+    context: dg.ScheduleEvaluationContext, schedule: str, run_config: dict | None = None
+) -> dg.RunRequest | dg.SkipReason:
+    """A run of every asset and check, naming each of them; none while the schedule's
+    previous run is unfinished (``previous_run_unfinished``).
 
     A schedule's run of its whole target otherwise records no selection, and then Dagster's
     ``eager`` cannot tell that the run which updated an asset's dependencies updates the asset
@@ -64,6 +90,8 @@ def whole_pipeline(
     sensor requested it again after every scheduled run that ended during a tick. Named, the
     run's updates are ignored by every asset and check it also ran (``executed_with_root_target``).
     """
+    if unfinished := previous_run_unfinished(context, schedule):
+        return dg.SkipReason(f"{schedule}'s run {unfinished} has not finished")
     repository = context.repository_def
     assets = [a for a in repository.assets_defs_by_key.values() if a.is_materializable]
     checks = {key for asset in assets for key in asset.check_keys}
@@ -86,8 +114,8 @@ def whole_pipeline(
     ),
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
-def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return whole_pipeline(context)
+def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    return whole_pipeline(context, "daily_refresh")
 
 
 @dg.schedule(
@@ -102,8 +130,10 @@ def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     ),
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
-def weekly_full_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return whole_pipeline(context, FULL_REFRESH_CONFIG)
+def weekly_full_refresh(
+    context: dg.ScheduleEvaluationContext,
+) -> dg.RunRequest | dg.SkipReason:
+    return whole_pipeline(context, "weekly_full_refresh", FULL_REFRESH_CONFIG)
 
 
 refresh_on_arrival = dg.AutomationConditionSensorDefinition(
