@@ -150,17 +150,32 @@ ROW = "_published_row"
 PATCH_SHARE = 0.25
 
 
+def hash_rows(con: duckdb.DuckDBPyConnection, relation: str, into: str) -> None:
+    """``into``, a temp table of ``relation``'s rows by ``rowid`` (``rid``) and hash (``h``):
+    the one pass over a table that its fingerprint and its patch share. 16 bytes a row,
+    whatever the width of the rows."""
+    con.execute(
+        f"create or replace temp table {into} as "
+        f"select rowid as rid, hash({ROW}) as h from {relation} as {ROW}"
+    )
+
+
 def patch_table(
-    con: duckdb.DuckDBPyConnection, schema: str, name: str, select: str, rows: int
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    name: str,
+    source: str,
+    hashes: str,
+    rows: int,
 ) -> int | None:
-    """Make the table equal ``select`` by replacing only the rows that differ: every row of
-    the table whose hash is not matched one for one on the other side is deleted, and every
-    row of ``select`` with such a hash inserted. Returns the rows deleted plus inserted, or
-    None when more than ``PATCH_SHARE`` of the rows differ (the caller writes it whole). Only
-    8-byte hashes are held in memory, whatever the width of the rows."""
+    """Make the table equal the table ``source`` (whose rows ``hash_rows`` put in
+    ``hashes``) by replacing only the rows that differ: every row of the table whose hash is
+    not matched one for one on the other side is deleted, and every row of ``source`` with
+    such a hash inserted, both found by rowid. Returns the rows deleted plus inserted, or None
+    when more than ``PATCH_SHARE`` of the rows differ (the caller writes it whole)."""
     target = f"{quote(schema)}.{quote(name)}"
-    hashes = f"select hash({ROW}) as h from {{}} as {ROW}"
-    old, new = hashes.format(target), hashes.format(f"({select})")
+    hash_rows(con, target, "_publish_old")
+    old, new = "select h from _publish_old", f"select h from {hashes}"
     con.execute(
         f"create or replace temp table _publish_diff as "
         f"({old} except all {new}) union ({new} except all {old})"
@@ -171,25 +186,24 @@ def patch_table(
     if not differing:
         return 0
     deleted = con.execute(
-        f"delete from {target} where rowid in (select rowid from {target} as {ROW} "
-        f"where hash({ROW}) in (select h from _publish_diff))"
+        f"delete from {target} where rowid in "
+        f"(select rid from _publish_old where h in (select h from _publish_diff))"
     ).fetchall()[0][0]
     inserted = con.execute(
-        f"insert into {target} select * from ({select}) as {ROW} "
-        f"where hash({ROW}) in (select h from _publish_diff)"
+        f"insert into {target} select * from {source} where rowid in "
+        f"(select rid from {hashes} where h in (select h from _publish_diff))"
     ).fetchall()[0][0]
     return deleted + inserted
 
 
-def fingerprint(con: duckdb.DuckDBPyConnection, select: str) -> str:
-    """``rows:hash:columns`` of what ``select`` returns: the row count, the sum of the rows'
-    hashes (order-free; a lost, doubled or changed row moves it) and a digest of the column
-    names and types. Reads the table once, far cheaper than writing it."""
-    columns = con.execute(f"describe {select}").fetchall()
+def fingerprint(con: duckdb.DuckDBPyConnection, relation: str, hashes: str) -> str:
+    """``rows:hash:columns`` of the table ``relation``, whose rows ``hash_rows`` put in
+    ``hashes``: the row count, the sum of the rows' hashes (order-free; a lost, doubled or
+    changed row moves it) and a digest of the column names and types."""
+    columns = con.execute(f"describe {relation}").fetchall()
     signature = ",".join(f"{name} {kind}" for name, kind, *_ in columns)
     rows, digest, names = con.execute(
-        f"select count(*), coalesce(sum(hash({ROW})::hugeint), 0)::varchar, md5(?) "
-        f"from ({select}) as {ROW}",
+        f"select count(*), coalesce(sum(h::hugeint), 0)::varchar, md5(?) from {hashes}",
         [signature],
     ).fetchall()[0]
     return f"{rows}:{digest}:{names}"
@@ -278,31 +292,43 @@ def publish(
             shutil.copyfile(serving, staged)
         with duckdb.connect(str(staged), config=SERVING_STORAGE) as con:
             con.execute(f"attach {literal(warehouse.resolve())} as warehouse (read_only)")
-            selects = {
-                (schema, name): f"select * from warehouse.{quote(schema)}.{quote(name)}"
+            # Every published table by its source relation; marts.data_quality, a query,
+            # held in a temp table first, so that every source has rowids.
+            sources = {
+                (schema, name): f"warehouse.{quote(schema)}.{quote(name)}"
                 for schema, name in published_tables(con, "warehouse")
             }
-            selects[DATA_QUALITY] = published_select(con, "warehouse")
-            prints = {f"{s}.{n}": fingerprint(con, select) for (s, n), select in selects.items()}
+            con.execute(
+                f"create temp table _publish_quality as "
+                f"{published_select(con, 'warehouse')}"
+            )
+            sources[DATA_QUALITY] = "_publish_quality"
+            hashes = {table: f"_publish_new_{i}" for i, table in enumerate(sources)}
+            prints = {}
+            for (schema, name), source in sources.items():
+                hash_rows(con, source, hashes[(schema, name)])
+                prints[f"{schema}.{name}"] = fingerprint(con, source, hashes[(schema, name)])
             recorded = previous or {}
-            changed = {
-                (s, n): select
-                for (s, n), select in selects.items()
-                if recorded.get(f"{s}.{n}") != prints[f"{s}.{n}"]
-            }
+            changed = [
+                (s, n) for s, n in sources if recorded.get(f"{s}.{n}") != prints[f"{s}.{n}"]
+            ]
+            for table in sources.keys() - set(changed):
+                con.execute(f"drop table {hashes[table]}")
             for schema, name in published_tables(con, current_catalog(con)):
-                if (schema, name) not in selects:  # no longer a mart
+                if (schema, name) not in sources:  # no longer a mart
                     con.execute(f"drop table {quote(schema)}.{quote(name)}")
             patched: dict[str, int] = {}
             rewrite: dict[tuple[str, str], str] = {}
-            for (schema, name), select in changed.items():
+            for schema, name in changed:
                 key = f"{schema}.{name}"
-                was, now = recorded.get(key), prints[key]
+                source, was, now = sources[(schema, name)], recorded.get(key), prints[key]
                 done = None
                 if was is not None and columns_of(was) == columns_of(now):
-                    done = patch_table(con, schema, name, select, rows_of(now))
+                    done = patch_table(
+                        con, schema, name, source, hashes[(schema, name)], rows_of(now)
+                    )
                 if done is None:
-                    rewrite[(schema, name)] = select
+                    rewrite[(schema, name)] = f"select * from {source}"
                 else:
                     patched[key] = done
             write_tables(con, rewrite)
