@@ -267,6 +267,27 @@ def published_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple
     ).fetchall()
 
 
+def source_relations(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """Every table to publish, by the relation of the attached ``warehouse`` it copies. Each
+    must have rowids (``hash_rows``): a view of the marts, and ``marts.data_quality`` (a
+    query), are held in temp tables first."""
+    base_tables = set(
+        con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = 'warehouse'"
+        ).fetchall()
+    )
+    sources = {}
+    for i, (schema, name) in enumerate(published_tables(con, "warehouse")):
+        relation = f"warehouse.{quote(schema)}.{quote(name)}"
+        if (schema, name) not in base_tables:
+            con.execute(f"create temp table _publish_view_{i} as select * from {relation}")
+            relation = f"_publish_view_{i}"
+        sources[(schema, name)] = relation
+    con.execute(f"create temp table _publish_quality as {published_select(con, 'warehouse')}")
+    sources[DATA_QUALITY] = "_publish_quality"
+    return sources
+
+
 def publish(
     warehouse: Path,
     serving: Path,
@@ -292,17 +313,7 @@ def publish(
             shutil.copyfile(serving, staged)
         with duckdb.connect(str(staged), config=SERVING_STORAGE) as con:
             con.execute(f"attach {literal(warehouse.resolve())} as warehouse (read_only)")
-            # Every published table by its source relation; marts.data_quality, a query,
-            # held in a temp table first, so that every source has rowids.
-            sources = {
-                (schema, name): f"warehouse.{quote(schema)}.{quote(name)}"
-                for schema, name in published_tables(con, "warehouse")
-            }
-            con.execute(
-                f"create temp table _publish_quality as "
-                f"{published_select(con, 'warehouse')}"
-            )
-            sources[DATA_QUALITY] = "_publish_quality"
+            sources = source_relations(con)
             hashes = {table: f"_publish_new_{i}" for i, table in enumerate(sources)}
             prints = {}
             for (schema, name), source in sources.items():
