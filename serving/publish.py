@@ -177,25 +177,28 @@ def patch_table(
     when more than ``PATCH_SHARE`` of the rows differ (the caller writes it whole)."""
     target = f"{quote(schema)}.{quote(name)}"
     hash_rows(con, target, "_publish_old")
-    old, new = "select h from _publish_old", f"select h from {hashes}"
-    con.execute(
-        f"create or replace temp table _publish_diff as "
-        f"({old} except all {new}) union ({new} except all {old})"
-    )
-    (differing,) = con.execute("select count(*) from _publish_diff").fetchall()[0]
-    if differing > PATCH_SHARE * max(rows, 1):
-        return None
-    if not differing:
-        return 0
-    deleted = con.execute(
-        f"delete from {target} where rowid in "
-        f"(select rid from _publish_old where h in (select h from _publish_diff))"
-    ).fetchall()[0][0]
-    inserted = con.execute(
-        f"insert into {target} select * from {source} where rowid in "
-        f"(select rid from {hashes} where h in (select h from _publish_diff))"
-    ).fetchall()[0][0]
-    return deleted + inserted
+    try:
+        old, new = "select h from _publish_old", f"select h from {hashes}"
+        con.execute(
+            f"create or replace temp table _publish_diff as "
+            f"({old} except all {new}) union ({new} except all {old})"
+        )
+        (differing,) = con.execute("select count(*) from _publish_diff").fetchall()[0]
+        if differing > PATCH_SHARE * max(rows, 1):
+            return None
+        if not differing:
+            return 0
+        deleted = con.execute(
+            f"delete from {target} where rowid in "
+            f"(select rid from _publish_old where h in (select h from _publish_diff))"
+        ).fetchall()[0][0]
+        inserted = con.execute(
+            f"insert into {target} select * from {source} where rowid in "
+            f"(select rid from {hashes} where h in (select h from _publish_diff))"
+        ).fetchall()[0][0]
+        return deleted + inserted
+    finally:
+        con.execute("drop table _publish_old")
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, relation: str, hashes: str) -> str:
@@ -340,6 +343,8 @@ def publish(
                     done = patch_table(
                         con, schema, name, source, hashes[(schema, name)], rows_of(now)
                     )
+                # The hashes of a big mart hold tens of MB: given back table by table.
+                con.execute(f"drop table {hashes[(schema, name)]}")
                 if done is None:
                     rewrite[(schema, name)] = f"select * from {source}"
                 else:
