@@ -19,10 +19,10 @@ serving file and touches only the tables whose fingerprint moved: in each, the r
 has no partner on the other side are deleted and the new ones inserted (``patch_table``), both
 found by rowid from one pass that hashed each side (``hash_rows``; the warehouse's pass also
 gives the fingerprint); a table with new columns, or where over a quarter of the rows differ,
-is written anew. The copy
-is a new file, so the swap, the kept versions and the readers are as before. The whole file is
-written again when there is nothing to start from (the first publication, a file from before
-fingerprints, one that does not match its record) or when freed blocks fill half the copy.
+is written anew. The copy is a new file, so the swap, the kept versions and the readers are as
+before. The whole file is written again when there is nothing to start from (the first
+publication, a file from before fingerprints, one that does not match its record) or when
+freed blocks fill half the copy.
 """
 
 from __future__ import annotations

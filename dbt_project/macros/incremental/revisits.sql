@@ -9,8 +9,8 @@
     revisited keys, so a new duplicate has a revisited row, and it may pair with an old one
     (the unique test below). Relationships (a parent key deleted breaks children that were not
     revisited) and singular tests stay whole. A full build (the first, --full-refresh, a
-    definition or column change) records a null key, "every row", and so does every other target than DuckDB, where these
-    models are tables. `dbt test` on its own, and a build of another invocation, test every
+    definition or column change) records a null key, "every row", and so does every other
+    target than DuckDB, where these models are tables. `dbt test` on its own, and a build of another invocation, test every
     row: the record counts only in the invocation that wrote it. The weekly full refresh
     (orchestration/defs/automation.py) tests every row of everything.
 -#}
