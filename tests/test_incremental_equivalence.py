@@ -32,15 +32,17 @@ from simulator.shapes import EMPTY_SERVICES, LATE_KEYS
 SCALE = 0.002
 SEED = 23
 DAYS = 5
-# The models built incrementally from the loads they have not processed (replace_keys).
-BY_LOADS = (
-    "int_unions_historized",
-    "int_members_historized",
-    "int_member_states_intervalized",
-    "fct_membership_events",
-    "dim_member",
-    "fct_membership_monthly",
-)
+# The models built by loads (replace_keys), and the source whose loads each processes.
+BY_LOADS = {
+    "int_unions_historized": "membership",
+    "int_members_historized": "membership",
+    "int_member_states_intervalized": "membership",
+    "fct_membership_events": "membership",
+    "dim_member": "membership",
+    "fct_membership_monthly": "membership",
+    "int_membership_kpis_aggregated": "membership",
+    "int_dispute_kpis_aggregated": "disputes",
+}
 
 NARROWED_TESTS = ("not_null", "accepted_values", "unique")
 
@@ -101,9 +103,11 @@ def test_incremental_warehouse_after_five_days_equals_a_full_refresh(tmp_path: P
     assert not differ, differ
     with duckdb.connect(str(warehouse), read_only=True) as con:
         loads = con.execute("select count(distinct load_id) from meta.loads").fetchone()[0]
-        membership = con.execute(
-            "select count(distinct load_id) from meta.loads where source = 'membership'"
-        ).fetchone()[0]
+        by_source = dict(
+            con.execute(
+                "select source, count(distinct load_id) from meta.loads group by source"
+            ).fetchall()
+        )
         recorded = dict(
             con.execute(
                 "select model_name, count(*) from meta.model_loads "
@@ -121,12 +125,51 @@ def test_incremental_warehouse_after_five_days_equals_a_full_refresh(tmp_path: P
                 "group by model_name"
             ).fetchall()
         )
-    assert membership == 1 + DAYS and loads == 3 * (1 + DAYS)
-    assert recorded == dict.fromkeys(BY_LOADS, membership)
+    assert by_source == {"membership": 1 + DAYS, "disputes": 1 + DAYS, "services": 1 + DAYS}
+    assert loads == 3 * (1 + DAYS)
+    assert recorded == {model: by_source[source] for model, source in BY_LOADS.items()}
     assert events > 1_000
     assert {"enumerations", "stg_membership__membership_events", "dim_member"} <= set(
         definitions["fct_membership_events"]
     )
+    assert_a_build_revisiting_most_keys_tests_whole(env, tmp_path / "regrid", warehouse, full)
+
+
+def assert_a_build_revisiting_most_keys_tests_whole(
+    env: dict[str, str], target: Path, warehouse: Path, full: Path
+) -> None:
+    """A KPI aggregate that lost every period but its first revisits the periods the grid
+    has and it has not (macros/incremental/revisited_periods.sql): the build restores them
+    as the full refresh computed them, and, having revisited more than a third of the keys,
+    tests the model whole (macros/incremental/revisits.sql)."""
+    model = "intermediate.int_dispute_kpis_aggregated"
+    with duckdb.connect(str(warehouse)) as con:
+        kept = con.execute(f"select min(period_start) from {model}").fetchone()[0]
+        con.execute(f"delete from {model} where period_start <> ?", [kept])
+    dbt(env, target, "build", "--select", "int_dispute_kpis_aggregated")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(f"attach '{full}' as full_refresh (read_only)")
+        total, whole, revisited, keys = con.execute(
+            "select count(*), bool_and(whole), count(revisited_key), max(keys_total) "
+            "from meta.model_revisits where model_name = 'int_dispute_kpis_aggregated'"
+        ).fetchone()
+        periods = con.execute(f"select count(distinct period_start) from {model}").fetchone()[0]
+        differ = con.execute(
+            f"select count(*) from ((select * from {model} except all "
+            f"select * from full_refresh.{model}) union all (select * from full_refresh.{model} "
+            f"except all select * from {model}))"
+        ).fetchone()[0]
+    assert (whole, differ) == (False, 0)
+    assert revisited == periods - 1 and keys == periods and total == periods
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    tests = [
+        Path(node["compiled_path"]).read_text(encoding="utf-8")
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and node.get("attached_node") == "model.union_warehouse.int_dispute_kpis_aggregated"
+        and node.get("test_metadata", {}).get("name") in NARROWED_TESTS
+    ]
+    assert len(tests) >= 5 and not any("meta.model_revisits" in sql for sql in tests)
 
 
 def assert_row_tests_read_only_the_revisited_keys(target: Path, warehouse: Path) -> None:
@@ -154,6 +197,12 @@ def assert_row_tests_read_only_the_revisited_keys(target: Path, warehouse: Path)
             ).fetchall()
         )
         members = con.execute("select count(distinct member_id) from marts.dim_member").fetchone()
+        periods = con.execute(
+            "select count(distinct period_start) from intermediate.int_kpi_periods"
+        ).fetchone()
     assert revisited.keys() == set(BY_LOADS)
-    # A day's change: some members, not all of them.
+    # A day's change: some members, not all of them; some periods, not all of them.
     assert 0 < revisited["dim_member"] < members[0]
+    assert 0 < revisited["int_membership_kpis_aggregated"] < periods[0]
+    # (The last day's disputes load may be empty at this scale.)
+    assert revisited["int_dispute_kpis_aggregated"] < periods[0]

@@ -1,7 +1,7 @@
 """Membership system (relational database, any SQLAlchemy URL): unions, members, membership
 events, honors. ``load`` is one incremental load of all four (``loader``)."""
 
-from ingestion.contract import MEMBER, UNION_ORG
+from ingestion.contract import HONOR, MEMBER, MEMBERSHIP_EVENT, UNION_ORG
 from ingestion.membership.loader import (
     ENTITIES,
     RECONCILED_BY_KEY,
@@ -14,7 +14,9 @@ from ingestion.membership.loader import (
 
 __all__ = [
     "ENTITIES",
+    "HONOR",
     "MEMBER",
+    "MEMBERSHIP_EVENT",
     "RECONCILED_BY_KEY",
     "SOURCE",
     "UNION_ORG",

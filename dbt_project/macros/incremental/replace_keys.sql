@@ -32,7 +32,7 @@
         insert into {{ target }} ({{ columns }})
         select {{ columns }} from {{ batch }}
         where not _revisit_marker;
-        {{ record_revisits(key, batch) }}
+        {{ record_revisits(key, batch, target) }}
     {%- else -%}
         {#- The model's columns changed. Its definition changed with them, so it revisited
             every key it has (unseen_loads): the batch replaces the whole table. A key the

@@ -13,6 +13,10 @@ from orchestration.lib.resources import (
     run_settings,
 )
 
+# The incremental KPI aggregate reads every committed version of these (the periods each
+# version of a changed record was in).
+HISTORY = (disputes.CASE, disputes.HOTLINE_REQUEST)
+
 DESCRIPTIONS = {
     "case": (
         "Labour-dispute cases (劳动争议案件), every committed version; claimants pseudonymised, "
@@ -24,7 +28,7 @@ DESCRIPTIONS = {
 
 @dg.multi_asset(
     name="disputes_raw",
-    specs=raw_specs(disputes.ENTITIES, DESCRIPTIONS),
+    specs=raw_specs(disputes.ENTITIES, DESCRIPTIONS, history=HISTORY),
     pool=WAREHOUSE_POOL,
     can_subset=False,
 )
@@ -38,4 +42,4 @@ def disputes_raw(
     pseudonymised, latest version per key, committed as one load."""
     config = disputes.config_from(run_settings(pii, disputes_source=disputes_source))
     results = disputes.load(config, warehouse.store())
-    yield from materializations(context, disputes.ENTITIES, results)
+    yield from materializations(context, disputes.ENTITIES, results, history=HISTORY)

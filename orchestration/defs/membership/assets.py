@@ -13,8 +13,14 @@ from orchestration.lib.resources import (
     run_settings,
 )
 
-# SCD2 dimensions in dbt read every committed version of these two.
-HISTORY = (membership.UNION_ORG, membership.MEMBER)
+# dbt reads every committed version of these: the SCD2 dimensions (unions, members) and the
+# incremental KPI aggregate (the periods each version of a changed record was in).
+HISTORY = (
+    membership.UNION_ORG,
+    membership.MEMBER,
+    membership.MEMBERSHIP_EVENT,
+    membership.HONOR,
+)
 
 DESCRIPTIONS = {
     "union_org": "Grassroots unions (基层工会), every committed version; hard deletes tracked.",

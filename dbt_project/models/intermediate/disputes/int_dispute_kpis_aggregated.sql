@@ -9,6 +9,18 @@
 --   hotline_requests         requests with received_at in the period
 --   hotline_closure_rate     of those requests, the share with status CLOSED (latest load)
 -- A record without a district counts in 'ALL' only.
+--
+-- Incremental (replace_keys on period_start, macros/incremental/revisited_periods.sql): a
+-- run recomputes the periods holding a date of any version of a case or request the unseen
+-- loads wrote or tombstoned (received, closed, each lifecycle event), and the periods the
+-- grid gained or lost.
+
+-- depends_on: {{ ref('stg_services__deletions') }}
+-- depends_on: {{ ref('stg_disputes__case_versions') }}
+-- depends_on: {{ ref('stg_disputes__hotline_request_versions') }}
+
+{{ replace_keys_config('period_start', ['disputes']) }}
+{%- set loads = unseen_loads(['disputes']) %}
 
 with
 
@@ -34,6 +46,66 @@ case_events as (
 
 hotline_requests as (
     select * from {{ ref('stg_disputes__hotline_requests') }}
+),
+
+{% if is_incremental() %}
+
+    deletions as (
+        select * from {{ ref('stg_services__deletions') }}
+    ),
+
+    case_versions as (
+        select * from {{ ref('stg_disputes__case_versions') }}
+    ),
+
+    hotline_request_versions as (
+        select * from {{ ref('stg_disputes__hotline_request_versions') }}
+    ),
+
+    changed_cases as (
+        {{ loaded_keys('case_versions', 'deletions', 'case_id', 'disputes', 'case', loads) }}
+    ),
+
+    changed_requests as (
+        {{ loaded_keys(
+            'hotline_request_versions', 'deletions', 'request_id', 'disputes',
+            'hotline_request', loads
+        ) }}
+    ),
+
+    changed_case_versions as (
+        select * from case_versions
+        where case_id in (select changed_cases.case_id from changed_cases)
+    ),
+
+    changed_case_events as (
+        select {{ struct_list_elements('events', 'event_ordinal', 'case_event') }}
+        from changed_case_versions
+    ),
+
+    changed_dates as (
+        select received_on as record_date from changed_case_versions
+        union all
+        select closed_on as record_date from changed_case_versions
+        union all
+        select
+            cast({{ struct_field('case_event', 'at', 'timestamp') }} as date) as record_date
+        from changed_case_events
+        union all
+        select received_on as record_date from hotline_request_versions
+        where request_id in (select changed_requests.request_id from changed_requests)
+    ),
+
+    revisited as (
+        {{ period_starts_of('changed_dates') }}
+        union
+        {{ regridded_period_starts() }}
+    ),
+
+{% endif %}
+
+revisited_periods as (
+    {{ revisited_rows('periods', 'period_start', is_incremental()) }}
 ),
 
 case_milestone_events as (
@@ -97,7 +169,7 @@ grains as (
     from periods
 ),
 
-record_periods as (
+dated_records as (
     select
         kpi_records.kpi_code,
         kpi_records.record_id,
@@ -109,6 +181,16 @@ record_periods as (
             as period_start
     from kpi_records
     cross join grains
+),
+
+-- The records of the periods this run computes (on a full build, every period of the grid).
+record_periods as (
+    select dated_records.*
+    from dated_records
+    inner join revisited_periods
+        on
+            dated_records.period_grain = revisited_periods.period_grain
+            and dated_records.period_start = revisited_periods.period_start
 ),
 
 -- Each record counts in the whole city and, when it has one, in its own district.
@@ -156,7 +238,7 @@ spine as (
         'disputes_recovered_yuan',
         'hotline_requests',
         'hotline_closure_rate',
-    ], catalogued_only=true) }}
+    ], periods='revisited_periods', catalogued_only=true) }}
 ),
 
 {%- set kpi_value %}
@@ -170,8 +252,10 @@ spine as (
         end
 {%- endset %}
 
-final as (
+kpi_values as (
     {{ kpi_zero_fill('aggregated', value=kpi_value) }}
-)
+),
+
+{{ replace_keys_final('kpi_values', 'period_start', is_incremental()) }}
 
 select * from final

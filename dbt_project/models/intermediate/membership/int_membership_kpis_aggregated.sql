@@ -7,6 +7,21 @@
 -- The stock KPI members_active_end counts members whose state on the period's last day
 -- (int_member_states_intervalized) is in a union, by the district of that state's union.
 -- Records whose union is not known count in 'ALL' only.
+--
+-- Incremental (replace_keys on period_start, macros/incremental/revisited_periods.sql): a
+-- run recomputes the periods holding a date of any version of an event, union or honor the
+-- unseen loads wrote or tombstoned, of every event in a union that changed (its district
+-- places them), the periods the grid gained or lost, and, for members_active_end, every
+-- period ending on or after the earliest day a member's state may have changed (a changed
+-- event's, or a changed union's first event's).
+
+-- depends_on: {{ ref('stg_services__deletions') }}
+-- depends_on: {{ ref('stg_membership__membership_event_versions') }}
+-- depends_on: {{ ref('stg_membership__union_versions') }}
+-- depends_on: {{ ref('stg_membership__honor_versions') }}
+
+{{ replace_keys_config('period_start', ['membership']) }}
+{%- set loads = unseen_loads(['membership']) %}
 
 with
 
@@ -38,6 +53,76 @@ member_states as (
     select * from {{ ref('int_member_states_intervalized') }}
 ),
 
+{% if is_incremental() %}
+
+    deletions as (
+        select * from {{ ref('stg_services__deletions') }}
+    ),
+
+    event_versions as (
+        select * from {{ ref('stg_membership__membership_event_versions') }}
+    ),
+
+    union_versions as (
+        select * from {{ ref('stg_membership__union_versions') }}
+    ),
+
+    honor_versions as (
+        select * from {{ ref('stg_membership__honor_versions') }}
+    ),
+
+    changed_events as (
+        {{ loaded_keys(
+            'event_versions', 'deletions', 'event_id', 'membership', 'membership_event', loads
+        ) }}
+    ),
+
+    changed_unions as (
+        {{ loaded_keys(
+            'union_versions', 'deletions', 'union_id', 'membership', 'union_org', loads
+        ) }}
+    ),
+
+    changed_honors as (
+        {{ loaded_keys('honor_versions', 'deletions', 'honor_id', 'membership', 'honor', loads) }}
+    ),
+
+    -- Days from which a member's state may differ: every version of a changed event, and
+    -- every event in a changed union (the union's district places the states it opens).
+    state_change_dates as (
+        select event_date as record_date from event_versions
+        where event_id in (select changed_events.event_id from changed_events)
+        union all
+        select event_date as record_date from events
+        where union_id in (select changed_unions.union_id from changed_unions)
+    ),
+
+    changed_dates as (
+        select record_date from state_change_dates
+        union all
+        select founded_on as record_date from union_versions
+        where union_id in (select changed_unions.union_id from changed_unions)
+        union all
+        select awarded_on as record_date from honor_versions
+        where honor_id in (select changed_honors.honor_id from changed_honors)
+    ),
+
+    revisited as (
+        {{ period_starts_of('changed_dates') }}
+        union
+        {{ regridded_period_starts() }}
+        union
+        -- A stock as of a period's last day changes with any state change on or before it.
+        select period_start from periods
+        where period_end >= (select min(state_change_dates.record_date) from state_change_dates)
+    ),
+
+{% endif %}
+
+revisited_periods as (
+    {{ revisited_rows('periods', 'period_start', is_incremental()) }}
+),
+
 spine as (
     {{ kpi_spine([
         'new_single_unions',
@@ -47,7 +132,7 @@ spine as (
         'labour_certificates',
         'labour_medals',
         'worker_pioneers',
-    ]) }}
+    ], periods='revisited_periods') }}
 ),
 
 joins as (
@@ -97,7 +182,7 @@ counted_records as (
         and honor_type in ('LABOUR_CERTIFICATE', 'LABOUR_MEDAL', 'WORKER_PIONEER')
 ),
 
-records_by_period as (
+dated_records as (
     select
         counted_records.kpi_code,
         counted_records.district_code,
@@ -106,6 +191,16 @@ records_by_period as (
             as period_start
     from counted_records
     cross join (values ('year'), ('quarter'), ('month')) as grains (period_grain)
+),
+
+-- The records of the periods this run computes (on a full build, every period of the grid).
+records_by_period as (
+    select dated_records.*
+    from dated_records
+    inner join revisited_periods
+        on
+            dated_records.period_grain = revisited_periods.period_grain
+            and dated_records.period_start = revisited_periods.period_start
 ),
 
 -- The city total ('ALL') is the grouping set without district_code. It is labelled in the
@@ -217,8 +312,10 @@ kpi_values as (
     select * from stock_values
 ),
 
-final as (
+kpi_rows as (
     {{ kpi_zero_fill('kpi_values') }}
-)
+),
+
+{{ replace_keys_final('kpi_rows', 'period_start', is_incremental()) }}
 
 select * from final
