@@ -17,6 +17,7 @@ DAGSTER = Path(sys.executable).with_name("dagster")
 DBT = Path(sys.executable).with_name("dbt")
 PII_KEY = "pipeline-test-key"
 KEEP_ALL_DBT_TARGETS = 1_000_000
+AS_OF_DATE = "2026-06-30"
 
 
 def materialize_args(select: str = "*") -> list[str]:
@@ -47,6 +48,9 @@ def pipeline_env(sources: Path, base: Path, **extra: str) -> dict[str, str]:
         # delete another test's run directories while it reads them. The session prunes once
         # at its end (conftest.py).
         "UNIONWH_KEEP_DBT_TARGETS": str(KEEP_ALL_DBT_TARGETS),
+        # Ages as of one fixed day: a test comparing a run with a baseline built before
+        # midnight would otherwise see a birthday's member change age band.
+        "UNIONWH_AS_OF_DATE": AS_OF_DATE,
         **extra,
     }
 

@@ -1,10 +1,12 @@
 {#-
-    Completed years from `date` to today, or to date expression `as_of` (a person's age), as
-    integer: a birthday not yet
+    Completed years from `date` to the build's day (as_of_date), or to date expression `as_of`
+    (a person's age), as integer: a birthday not yet
     reached this year does not count, a 29 February birthday counts on 1 March in other years.
 -#}
-{% macro age_years(date, as_of='current_date') -%}
-    {{ return(adapter.dispatch('age_years', 'union_warehouse')(date, as_of)) }}
+{% macro age_years(date, as_of=none) -%}
+    {{ return(adapter.dispatch('age_years', 'union_warehouse')(
+        date, as_of if as_of is not none else as_of_date()
+    )) }}
 {%- endmacro %}
 
 {% macro default__age_years(date, as_of) -%}

@@ -152,7 +152,7 @@
         delete from meta.model_loads
         where model_name = '{{ this.identifier }}' and load_id = 'built';
         insert into meta.model_loads (model_name, load_id, recorded_at)
-        values ('{{ this.identifier }}', 'built', current_timestamp)
+        values ('{{ this.identifier }}', 'built', {{ as_of_timestamp() }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -231,8 +231,8 @@
     ),
 {%- endmacro %}
 
-{#- The date `this` model was last built ('yyyy-mm-dd'), none if never (or while parsing):
-    what it computed "as of the build date" then is as of that day. -#}
+{#- The day `this` model was last built as of ('yyyy-mm-dd', as_of_date), none if never (or
+    while parsing): what it computed "as of the build date" then is as of that day. -#}
 {% macro last_built_on() -%}
     {%- if not execute or target.type != 'duckdb' or this is none -%}
         {{ return(none) }}
