@@ -38,3 +38,26 @@
         )
     ) as regridded
 {%- endmacro %}
+
+{#- A select of the rows of CTE `records` placed in the periods of CTE `periods` (period_grain,
+    period_start: the periods this run computes): `columns` of each record, once per grain,
+    with the period_grain and period_start its date column `record_date` falls in. On a full
+    build `periods` is the whole grid, so every record is placed in each grain. -#}
+{% macro records_in_periods(records, record_date, columns, periods='revisited_periods') -%}
+    select dated.*
+    from (
+        select
+            {%- for column in columns %}
+                {{ records }}.{{ column }},
+            {%- endfor %}
+            grains.period_grain,
+            cast({{ trunc_date('grains.period_grain', records ~ '.' ~ record_date) }} as date)
+                as period_start
+        from {{ records }}
+        cross join (select distinct period_grain from {{ periods }}) as grains
+    ) as dated
+    inner join {{ periods }}
+        on
+            dated.period_grain = {{ periods }}.period_grain
+            and dated.period_start = {{ periods }}.period_start
+{%- endmacro %}

@@ -164,33 +164,11 @@ kpi_records as (
         (values ('hotline_requests'), ('hotline_closure_rate')) as kpi (kpi_code)
 ),
 
-grains as (
-    select distinct period_grain
-    from periods
-),
-
-dated_records as (
-    select
-        kpi_records.kpi_code,
-        kpi_records.record_id,
-        kpi_records.district_code,
-        kpi_records.amount,
-        kpi_records.is_closed,
-        grains.period_grain,
-        cast({{ trunc_date('grains.period_grain', 'kpi_records.record_on') }} as date)
-            as period_start
-    from kpi_records
-    cross join grains
-),
-
 -- The records of the periods this run computes (on a full build, every period of the grid).
 record_periods as (
-    select dated_records.*
-    from dated_records
-    inner join revisited_periods
-        on
-            dated_records.period_grain = revisited_periods.period_grain
-            and dated_records.period_start = revisited_periods.period_start
+    {{ records_in_periods('kpi_records', 'record_on', [
+        'kpi_code', 'record_id', 'district_code', 'amount', 'is_closed'
+    ]) }}
 ),
 
 -- Each record counts in the whole city and, when it has one, in its own district.

@@ -182,25 +182,9 @@ counted_records as (
         and honor_type in ('LABOUR_CERTIFICATE', 'LABOUR_MEDAL', 'WORKER_PIONEER')
 ),
 
-dated_records as (
-    select
-        counted_records.kpi_code,
-        counted_records.district_code,
-        grains.period_grain,
-        cast({{ trunc_date('grains.period_grain', 'counted_records.record_date') }} as date)
-            as period_start
-    from counted_records
-    cross join (values ('year'), ('quarter'), ('month')) as grains (period_grain)
-),
-
 -- The records of the periods this run computes (on a full build, every period of the grid).
 records_by_period as (
-    select dated_records.*
-    from dated_records
-    inner join revisited_periods
-        on
-            dated_records.period_grain = revisited_periods.period_grain
-            and dated_records.period_start = revisited_periods.period_start
+    {{ records_in_periods('counted_records', 'record_date', ['kpi_code', 'district_code']) }}
 ),
 
 -- The city total ('ALL') is the grouping set without district_code. It is labelled in the
