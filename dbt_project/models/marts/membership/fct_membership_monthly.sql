@@ -11,6 +11,9 @@
 -- from the rows it wrote before (compared by a hash per union: the old member states are gone
 -- once int_member_states_intervalized has replaced them, the rows here still say what they
 -- were), and the unions whose versions a load it has not processed wrote or tombstoned.
+-- Only the unions a load may have changed are compared: those of any version of any event
+-- of a member whose states may have changed (scoped_unions), so a day reads the months of a
+-- few hundred unions, not of every union.
 -- When the reporting months reach a new month, every other union with members gets rows for
 -- it that carry its last count (added beside its rows: replace_keys inserts rows whose key
 -- has no marker); when they lose their last month, every union is recomputed.
@@ -18,6 +21,7 @@
 -- depends_on: {{ ref('stg_services__deletions') }}
 -- depends_on: {{ ref('stg_membership__member_versions') }}
 -- depends_on: {{ ref('stg_membership__union_versions') }}
+-- depends_on: {{ ref('stg_membership__membership_event_versions') }}
 
 {{ replace_keys_config('union_id', ['membership']) }}
 {%- set membership = load_state(['membership']) %}
@@ -73,9 +77,91 @@ months as (
     where period_grain = 'month'
 ),
 
+{% if is_incremental() %}
+
+    {{ membership_changes_ctes(loads) }}
+
+    rows_before as (
+        select * from {{ this }}
+    ),
+
+{% endif %}
+
+{%- if carried %}
+
+    event_versions as (
+        select * from {{ ref('stg_membership__membership_event_versions') }}
+    ),
+
+    -- Every version of each event the unseen loads wrote or tombstoned: the member and the
+    -- unions it left count as much as the ones it entered.
+    changed_event_versions as (
+        select
+            member_id,
+            union_id,
+            counterpart_union_id
+        from event_versions
+        where
+            event_id in (
+                select loaded_events.event_id from loaded_events
+                union all
+                select tombstoned_events.event_id from tombstoned_events
+            )
+    ),
+
+    -- The members whose state intervals int_member_states_intervalized may have rewritten:
+    -- those of a changed event, and those with an event in a changed union.
+    touched_members as (
+        select member_id from changed_event_versions
+        union
+        select member_id from events
+        where
+            union_id in (select changed_unions.union_id from changed_unions)
+            or counterpart_union_id in (select changed_unions.union_id from changed_unions)
+    ),
+
+    -- The last month the rows have, and whether the reporting months now end before it
+    -- (a deleted record took the last month away: every union is recomputed).
+    row_months as (
+        select
+            max(rows_before.month_start) as last_month_start,
+            max(rows_before.month_start) > (select max(months.month_start) from months)
+                as is_shortened
+        from rows_before
+    ),
+
+    -- The unions whose months with a change may differ from the rows before: those of any
+    -- version of any event of a touched member (its states, old and new, are in them), and
+    -- the changed unions; every union when the months were shortened. No other union's
+    -- states or events changed, so the comparison below reads only these.
+    scoped_unions as (
+        select union_id from event_versions
+        where member_id in (select touched_members.member_id from touched_members)
+        union
+        select counterpart_union_id as union_id from event_versions
+        where member_id in (select touched_members.member_id from touched_members)
+        union
+        select union_id from changed_event_versions
+        union
+        select counterpart_union_id as union_id from changed_event_versions
+        union
+        select union_id from changed_unions
+        union
+        select rows_before.union_id
+        from rows_before
+        cross join row_months
+        where row_months.is_shortened
+    ),
+
+{%- endif %}
+
 in_union_states as (
     select * from member_states
-    where is_in_union
+    where
+        is_in_union
+        {%- if carried %}
+            and union_id in (select scoped_unions.union_id from scoped_unions)
+        {%- endif %}
 ),
 
 membership_changes as (
@@ -117,12 +203,13 @@ monthly_events as (
             where event_type in ('WITHDRAW', 'DEEMED_WITHDRAW', 'EXPEL', 'DECEASED')
         ) as leaves
     from events
+    {%- if carried %}
+        where union_id in (select scoped_unions.union_id from scoped_unions)
+    {%- endif %}
     group by union_id, month_start
 ),
 
 {% if is_incremental() %}
-
-    {{ membership_changes_ctes(loads) }}
 
     months_with_change as (
         select
@@ -137,10 +224,6 @@ monthly_events as (
             on
                 monthly_changes.union_id = monthly_events.union_id
                 and monthly_changes.month_start = monthly_events.month_start
-    ),
-
-    rows_before as (
-        select * from {{ this }}
     ),
 
     {%- if not carried %}
@@ -163,6 +246,7 @@ monthly_events as (
                 month_start,
                 {{ compared | join(', ') }}
             from rows_before
+            where union_id in (select scoped_unions.union_id from scoped_unions)
             union all
             select
                 'now' as side,
@@ -194,16 +278,6 @@ monthly_events as (
             from hashed_changes
             group by union_id
             having count(*) = 1 or min(changes_hash) <> max(changes_hash)
-        ),
-
-        -- The last month the rows have, and whether the reporting months now end before it
-        -- (a deleted record took the last month away: every union is recomputed).
-        row_months as (
-            select
-                max(rows_before.month_start) as last_month_start,
-                max(rows_before.month_start) > (select max(months.month_start) from months)
-                    as is_shortened
-            from rows_before
         ),
 
         revisited as (

@@ -1,7 +1,8 @@
 -- One row per committed version of a membership event (source membership_event_history: every
 -- version every load wrote, resends and versions since deleted included), with the columns
--- that place it in a KPI period: the incremental KPI aggregate recomputes the periods of
--- every version of each event a load changed, the one it left as well as the one it entered.
+-- that place it in a KPI period and in unions: the incremental KPI aggregate recomputes the
+-- periods, and the monthly fact compares the unions, of every version of each event a load
+-- changed, the one it left as well as the one it entered.
 
 with
 
@@ -14,6 +15,7 @@ renamed as (
         event_id,
         member_id,
         union_id,
+        counterpart_union_id,
         event_type,
         event_date,
         recorded_at,
