@@ -5,23 +5,22 @@
     birthday it is differently from the build before it.
 -#}
 {% macro as_of_date() -%}
-    {%- set pinned = env_var('UNIONWH_AS_OF_DATE', '') | trim -%}
-    {%- if pinned == '' -%}
-        current_date
-    {%- elif modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', pinned) -%}
-        cast('{{ pinned }}' as date)
-    {%- else -%}
-        {{ exceptions.raise_compiler_error(
-            "UNIONWH_AS_OF_DATE must be a date as yyyy-mm-dd, not '" ~ pinned ~ "'"
-        ) }}
-    {%- endif -%}
+    {%- set pinned = pinned_as_of() -%}
+    {{ "cast('" ~ pinned ~ "' as date)" if pinned else 'current_date' }}
 {%- endmacro %}
 
 {#- When the build happened, as recorded in meta: now, or the pinned day's midnight. -#}
 {% macro as_of_timestamp() -%}
-    {%- if env_var('UNIONWH_AS_OF_DATE', '') | trim == '' -%}
-        current_timestamp
-    {%- else -%}
-        cast({{ as_of_date() }} as timestamp)
+    {{ 'cast(' ~ as_of_date() ~ ' as timestamp)' if pinned_as_of() else 'current_timestamp' }}
+{%- endmacro %}
+
+{#- UNIONWH_AS_OF_DATE, checked ('yyyy-mm-dd'), or '' when the build runs as of today. -#}
+{% macro pinned_as_of() -%}
+    {%- set pinned = env_var('UNIONWH_AS_OF_DATE', '') | trim -%}
+    {%- if pinned and not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', pinned) -%}
+        {{ exceptions.raise_compiler_error(
+            "UNIONWH_AS_OF_DATE must be a date as yyyy-mm-dd, not '" ~ pinned ~ "'"
+        ) }}
     {%- endif -%}
+    {{ return(pinned) }}
 {%- endmacro %}

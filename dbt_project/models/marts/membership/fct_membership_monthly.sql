@@ -96,10 +96,7 @@ months as (
     -- Every version of each event the unseen loads wrote or tombstoned: the member and the
     -- unions it left count as much as the ones it entered.
     changed_event_versions as (
-        select
-            member_id,
-            union_id,
-            counterpart_union_id
+        select member_id
         from event_versions
         where
             event_id in (
@@ -130,20 +127,24 @@ months as (
         from rows_before
     ),
 
-    -- The unions whose months with a change may differ from the rows before: those of any
-    -- version of any event of a touched member (its states, old and new, are in them), and
-    -- the changed unions; every union when the months were shortened. No other union's
-    -- states or events changed, so the comparison below reads only these.
+    -- Every version of any event of a touched member (the changed events' versions among
+    -- them): its states, old and new, are in these events' unions.
+    touched_event_versions as (
+        select
+            union_id,
+            counterpart_union_id
+        from event_versions
+        where member_id in (select touched_members.member_id from touched_members)
+    ),
+
+    -- The unions whose months with a change may differ from the rows before: those of the
+    -- touched members' events and the changed unions; every union when the months were
+    -- shortened. No other union's states or events changed, so the comparison below reads
+    -- only these.
     scoped_unions as (
-        select union_id from event_versions
-        where member_id in (select touched_members.member_id from touched_members)
+        select union_id from touched_event_versions
         union
-        select counterpart_union_id as union_id from event_versions
-        where member_id in (select touched_members.member_id from touched_members)
-        union
-        select union_id from changed_event_versions
-        union
-        select counterpart_union_id as union_id from changed_event_versions
+        select counterpart_union_id as union_id from touched_event_versions
         union
         select union_id from changed_unions
         union
