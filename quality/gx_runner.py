@@ -119,7 +119,12 @@ class GxWorkspace:
         root.mkdir(parents=True, exist_ok=True)
         self.context = gx.get_context(mode="file", project_root_dir=str(root))
         self.context.variables.progress_bars = {"globally": False}
-        self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
+        # Replacing the datasource would drop its assets, and GX rewrites the project's YAML
+        # on every asset added back: the one that exists is kept.
+        try:
+            self.datasource = self.context.data_sources.get(DATASOURCE)
+        except KeyError:
+            self.datasource = self.context.data_sources.add_pandas(DATASOURCE)
         self.root = root
 
     def _validation(self, suite: Suite, thresholds: Thresholds) -> Any:

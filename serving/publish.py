@@ -16,10 +16,11 @@ Every publication is also kept, as a hard link to the same file, in
 A publication costs what changed. The file records a fingerprint of each table it holds (rows,
 columns and an order-free hash of the rows); the next publication starts from a copy of the
 serving file and touches only the tables whose fingerprint moved: in each, the rows whose hash
-has no partner on the other side are deleted and the new ones inserted (``patch_table``), both
-found by rowid from one pass that hashed each side (``hash_rows``; the warehouse's pass also
-gives the fingerprint); a table with new columns, or where over a quarter of the rows differ,
-is written anew. The copy is a new file, so the swap, the kept versions and the readers are as
+the other side lacks are deleted and the new ones inserted (``patch_table``), both found by
+rowid from one pass that hashed each side (``hash_rows``; the warehouse's pass also gives the
+fingerprint); a table with new columns, where over a quarter of the rows differ, or whose
+patched rows would not match the fingerprint (a row held more often on one side), is written
+anew. The copy is a new file, so the swap, the kept versions and the readers are as
 before. The whole file is written again when there is nothing to start from (the first
 publication, a file from before fingerprints, one that does not match its record) or when
 freed blocks fill half the copy.
@@ -168,37 +169,56 @@ def patch_table(
     name: str,
     source: str,
     hashes: str,
-    rows: int,
+    now: str,
 ) -> int | None:
     """Make the table equal the table ``source`` (whose rows ``hash_rows`` put in
-    ``hashes``) by replacing only the rows that differ: every row of the table whose hash is
-    not matched one for one on the other side is deleted, and every row of ``source`` with
-    such a hash inserted, both found by rowid. Returns the rows deleted plus inserted, or None
-    when more than ``PATCH_SHARE`` of the rows differ (the caller writes it whole)."""
+    ``hashes``, and whose fingerprint is ``now``) by replacing only the rows that differ:
+    every row of the table whose hash the other side lacks is deleted, and every row of
+    ``source`` whose hash the table lacks inserted, both found by rowid. Returns the rows
+    deleted plus inserted, or None when more than ``PATCH_SHARE`` of the rows differ, or when
+    the patched table would not have the fingerprint ``now`` (the caller writes it whole).
+
+    Anti-joins find the rows in a third of the time ``except all`` both ways took (at SF1,
+    0.65 s against 1.7 s on 7 M rows), but see hashes, not how often each occurs: a table
+    holding a row twice where the source holds it once is found by the patched table's
+    fingerprint, which its old one gives without another pass (rows and hashes are sums)."""
     target = f"{quote(schema)}.{quote(name)}"
     hash_rows(con, target, "_publish_old")
     try:
-        old, new = "select h from _publish_old", f"select h from {hashes}"
         con.execute(
-            f"create or replace temp table _publish_diff as "
-            f"({old} except all {new}) union ({new} except all {old})"
+            "create or replace temp table _publish_gone as "
+            f"select rid, h from _publish_old anti join {hashes} using (h)"
         )
-        (differing,) = con.execute("select count(*) from _publish_diff").fetchall()[0]
-        if differing > PATCH_SHARE * max(rows, 1):
+        con.execute(
+            "create or replace temp table _publish_came as "
+            f"select rid, h from {hashes} anti join _publish_old using (h)"
+        )
+        old_rows, old_sum, gone, gone_sum, came, came_sum = con.execute(
+            "select (select count(*) from _publish_old), "
+            "(select coalesce(sum(h::hugeint), 0) from _publish_old), "
+            "(select count(*) from _publish_gone), "
+            "(select coalesce(sum(h::hugeint), 0) from _publish_gone), "
+            "(select count(*) from _publish_came), "
+            "(select coalesce(sum(h::hugeint), 0) from _publish_came)"
+        ).fetchall()[0]
+        rows, digest = rows_of(now), int(now.split(":")[1])
+        if (old_rows - gone + came, old_sum - gone_sum + came_sum) != (rows, digest):
             return None
-        if not differing:
+        if gone + came > PATCH_SHARE * max(rows, 1):
+            return None
+        if not gone + came:
             return 0
         deleted = con.execute(
-            f"delete from {target} where rowid in "
-            f"(select rid from _publish_old where h in (select h from _publish_diff))"
+            f"delete from {target} where rowid in (select rid from _publish_gone)"
         ).fetchall()[0][0]
         inserted = con.execute(
             f"insert into {target} select * from {source} where rowid in "
-            f"(select rid from {hashes} where h in (select h from _publish_diff))"
+            "(select rid from _publish_came)"
         ).fetchall()[0][0]
         return deleted + inserted
     finally:
-        con.execute("drop table _publish_old")
+        for temp in ("_publish_old", "_publish_gone", "_publish_came"):
+            con.execute(f"drop table if exists {temp}")
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, relation: str, hashes: str) -> str:
@@ -340,9 +360,7 @@ def publish(
                 source, was, now = sources[(schema, name)], recorded.get(key), prints[key]
                 done = None
                 if was is not None and columns_of(was) == columns_of(now):
-                    done = patch_table(
-                        con, schema, name, source, hashes[(schema, name)], rows_of(now)
-                    )
+                    done = patch_table(con, schema, name, source, hashes[(schema, name)], now)
                 # The hashes of a big mart hold tens of MB: given back table by table.
                 con.execute(f"drop table {hashes[(schema, name)]}")
                 if done is None:
