@@ -185,9 +185,7 @@ def extract(
 
     deleted: list[str] = []
     if entity.name in RECONCILED_BY_KEY:
-        live = store.current(entity, "_record_key")["_record_key"]
-        at_source = _source_keys(engine, entity)
-        deleted = live.filter(~live.is_in(at_source.implode())).sort().to_list()
+        deleted = store.live_keys_absent(entity, _source_keys(engine, entity))
 
     report: dict[str, object] = {"table": entity.name, "since": since, "duplicates": duplicates}
     if drift:
