@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -108,6 +109,20 @@ def _frames(
         yield pa.Table.from_batches(pending, schema=reader.schema).to_pandas()
 
 
+def expected_counts(
+    con: duckdb.DuckDBPyConnection, suite: Suite, thresholds: Thresholds
+) -> tuple[int, int]:
+    """How many rows of the batch of a suite with ``expected_rows`` that predicate holds for,
+    and how many it does not (the news GX validates). DuckDB alone: no GX needed."""
+    expected = f"coalesce({suite.expected_rows}, false)"
+    ((held, news),) = con.sql(
+        # count_if over no rows is null in DuckDB, count(*) zero
+        f"select count(*) filter ({expected}), count(*) filter (not {expected}) "
+        f"from ({suite.query(thresholds)})"
+    ).fetchall()
+    return held, news
+
+
 class GxWorkspace:
     """A file-backed GX context whose pandas datasource holds one dataframe asset per suite."""
 
@@ -161,6 +176,7 @@ class GxWorkspace:
         chunk_rows: int = CHUNK_ROWS,
         seen: frozenset[str] | None = None,
         whole: bool = False,
+        expected: tuple[int, int] | None = None,
     ) -> tuple[SuiteOutcome, frozenset[str]]:
         """The suite's outcome over its batch, and the loads whose rows it covered.
 
@@ -170,7 +186,8 @@ class GxWorkspace:
         suite with a ``load_column`` validated before, the news are the rows of other loads
         (``_counted`` counts the rest, whatever changed since: a late key, a deleted target;
         the new rows' examples come first); for a suite with ``expected_rows``, the rows that
-        predicate does not hold for."""
+        predicate does not hold for; ``expected``, those counts (``expected_counts``) when
+        they were taken already."""
         started = time.perf_counter()
         sql = suite.query(thresholds)
         counted: list[ExpectationOutcome] | None = None
@@ -184,16 +201,12 @@ class GxWorkspace:
             )
             sql = f"select * from ({sql}) where not coalesce({known}, false)"
         elif suite.expected_rows is not None and not whole:
-            expected = f"coalesce({suite.expected_rows}, false)"
-            ((other_rows, news),) = con.sql(
-                # count_if over no rows is null in DuckDB, count(*) zero
-                f"select count(*) filter ({expected}), count(*) filter (not {expected}) "
-                f"from ({sql})"
-            ).fetchall()
+            other_rows, news = expected or expected_counts(con, suite, thresholds)
             counted = [_counted_outcome(e, other_rows) for e in suite.expectations(thresholds)]
             # GX still judges the empty batch (its Data Docs show the run), without a second
             # pass over the batch's join when nothing is news
-            sql = f"select * from ({sql}) where not {expected}{'' if news else ' limit 0'}"
+            predicate = f"coalesce({suite.expected_rows}, false)"
+            sql = f"select * from ({sql}) where not {predicate}{'' if news else ' limit 0'}"
         merged, rows, chunks, observed, loads = self._run(con, suite, thresholds, sql, chunk_rows)
         if counted is not None and merged is not None:
             for total, part in zip(merged, counted, strict=True):
@@ -409,15 +422,29 @@ def run_suites(
     may fail, and both count the others in DuckDB; ``whole`` validates every row with GX (the
     weekly full refresh)."""
     thresholds = thresholds or load_thresholds()
-    workspace = GxWorkspace(quality_dir(warehouse))
-    stored = workspace.result_keys()
+    suites = list(suites)
+    # GX's import takes seconds of one core, and the counts of the suites with expected_rows
+    # (whole facts against the raw layer) need no GX: DuckDB takes them meanwhile, without
+    # holding the GIL the import needs.
+    importer = threading.Thread(target=gxe, name="gx-import", daemon=True)
+    importer.start()
     outcomes = []
     with connect(warehouse, read_only=True) as con:
+        counts = {
+            suite.gx_name: expected_counts(con, suite, thresholds)
+            for suite in suites
+            if suite.expected_rows is not None and suite.load_column is None and not whole
+        }
+        importer.join()
+        workspace = GxWorkspace(quality_dir(warehouse))
+        stored = workspace.result_keys()
         for suite in suites:
             seen = None
             if suite.load_column is not None and not whole:
                 seen = loads_seen.read(workspace.root, suite.gx_name)
-            outcome, loads = workspace.validate(con, suite, thresholds, chunk_rows, seen, whole)
+            outcome, loads = workspace.validate(
+                con, suite, thresholds, chunk_rows, seen, whole, counts.get(suite.gx_name)
+            )
             if suite.load_column is not None:
                 loads_seen.write(workspace.root, suite.gx_name, loads)
             logger.info(

@@ -44,7 +44,7 @@ BY_LOADS = {
     "int_dispute_kpis_aggregated": "disputes",
 }
 
-NARROWED_TESTS = ("unique",)
+NARROWED_TESTS = ("unique", "unique_combination_of_columns")
 
 
 def ingest(env: dict[str, str]) -> None:
@@ -182,17 +182,23 @@ def assert_unique_tests_read_only_the_revisited_rows(target: Path, warehouse: Pa
     read only the rows sharing a value with a row of a key the build revisited
     (macros/incremental/revisits.sql); every other test read its whole relation."""
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-    unique_tests, narrowed = set(), set()
+    unique_tests, narrowed, of_keys = set(), set(), {}
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test" or not node.get("test_metadata"):
             continue
-        tested = manifest["nodes"][node["attached_node"]]["name"] if node["attached_node"] else ""
+        model = manifest["nodes"][node["attached_node"]] if node["attached_node"] else {}
+        tested = model.get("name", "")
+        sql = Path(node["compiled_path"]).read_text(encoding="utf-8")
         if tested in BY_LOADS and node["test_metadata"]["name"] in NARROWED_TESTS:
             unique_tests.add(node["name"])
-        sql = Path(node["compiled_path"]).read_text(encoding="utf-8")
+            if node.get("column_name") == model["config"]["unique_key"]:
+                of_keys[node["name"]] = sql.count(model["relation_name"])
         if "meta.model_revisits" in sql:
             narrowed.add(node["name"])
     assert len(unique_tests) >= 8 and narrowed == unique_tests
+    # A test of the key itself reads the model once (its revisited keys' rows are those
+    # holding their values); fct_membership_events.event_id at least.
+    assert len(of_keys) >= 1 and set(of_keys.values()) == {1}, of_keys
     with duckdb.connect(str(warehouse), read_only=True) as con:
         revisited = dict(
             con.execute(

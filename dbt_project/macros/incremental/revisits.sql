@@ -107,14 +107,30 @@
         ~ "where model_name = '" ~ name ~ "' and revisited_key is not null)") }}
 {%- endmacro %}
 
+{#- The unique_key of the replace_keys model the running test is attached to; none for
+    any other test. -#}
+{% macro tested_key() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set tested = graph.nodes.get(model.attached_node) -%}
+    {%- if tested is none or tested.config.incremental_strategy != 'replace_keys' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(tested.config.unique_key) }}
+{%- endmacro %}
+
 {#- dbt's unique test, replaced for every adapter (a generic test of the root project takes
     precedence over dbt's own): dbt's own test (adapter.dispatch, as dbt's builtin), on the
     rows whose value a row of a key the replace_keys model revisited has, where
     revisited_filter allows (old rows included: a new duplicate may pair with one); on every
-    row otherwise. -#}
+    row otherwise. A test of the key itself reads only the revisited keys' rows: those are
+    the rows holding their values. -#}
 {% test unique(model, column_name) -%}
     {%- set revisited = revisited_filter() -%}
-    {%- if revisited -%}
+    {%- if revisited and column_name == tested_key() -%}
+        {%- set model = '(select * from ' ~ model ~ ' where ' ~ revisited ~ ') dbt_subquery' -%}
+    {%- elif revisited -%}
         {%- set model -%}
             (select * from {{ model }} where {{ column_name }} in (
                 select {{ column_name }} from {{ model }} where {{ revisited }}
@@ -122,4 +138,20 @@
         {%- endset -%}
     {%- endif -%}
     {{ adapter.dispatch('test_unique', 'dbt')(model, column_name) }}
+{%- endtest %}
+
+{#- No two rows share a value of every column of `combination_of_columns` (as dbt_utils'
+    test of that name). When the combination holds the key of the replace_keys model, two
+    rows sharing it share the key, so a new duplicate lies among the rows of the keys the
+    build revisited: only those are read, where revisited_filter allows. -#}
+{% test unique_combination_of_columns(model, combination_of_columns) -%}
+    {%- set revisited = revisited_filter() if tested_key() in combination_of_columns else '' -%}
+    {%- set columns = combination_of_columns | join(', ') %}
+    select {{ columns }}, count(*) as n_records
+    from
+    {%- if revisited %} (select * from {{ model }} where {{ revisited }}) as revisited_rows
+    {%- else %} {{ model }}
+    {%- endif %}
+    group by {{ columns }}
+    having count(*) > 1
 {%- endtest %}
