@@ -201,7 +201,7 @@ def patch_table(
             "(select count(*) from _publish_came), "
             "(select coalesce(sum(h::hugeint), 0) from _publish_came)"
         ).fetchall()[0]
-        rows, digest = rows_of(now), int(now.split(":")[1])
+        rows, digest = rows_of(now), digest_of(now)
         if (old_rows - gone + came, old_sum - gone_sum + came_sum) != (rows, digest):
             return None
         if gone + came > PATCH_SHARE * max(rows, 1):
@@ -236,6 +236,10 @@ def fingerprint(con: duckdb.DuckDBPyConnection, relation: str, hashes: str) -> s
 
 def rows_of(fingerprint: str) -> int:
     return int(fingerprint.split(":")[0])
+
+
+def digest_of(fingerprint: str) -> int:
+    return int(fingerprint.split(":")[1])
 
 
 def columns_of(fingerprint: str) -> str:
