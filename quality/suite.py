@@ -66,6 +66,11 @@ class Suite:
     load_column: str | None = None
     # ... or a predicate true only of rows that meet every expectation (GX sees the others)
     expected_rows: str | None = None
+    # Two queries of one row each, (rows, digest), for a suite with ``expected_rows``: when
+    # they return the same row, every row of the batch meets the predicate and the batch has
+    # that many rows, so a cheap aggregate of each side stands in for the batch's join
+    # (gx_runner.expected_counts); when they differ, the batch is read to find the rows.
+    agreement: tuple[str, str] | None = None
 
     @property
     def gx_name(self) -> str:

@@ -8,6 +8,7 @@ import datetime as dt
 import math
 import shutil
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from ingestion.contract import ENTITIES
 from quality.config import DEFAULT_CONFIG, ENV_SOURCES_AS_OF, load_thresholds
-from quality.gx_runner import docs_index, quality_dir, run_suites
+from quality.gx_runner import docs_index, expected_counts, quality_dir, run_suites
 from quality.mart_suites import (
     KPI_DISTRICTS_WITHIN_CITY,
     KPI_MONTHLY_JUMPS,
@@ -297,6 +298,18 @@ PLANTS: list[tuple[Suite, list[str], dict[str, int | None]]] = [
         {"times_in_fact": 0, "live_in_raw": 1},
     ),
     (
+        RECONCILIATION["fct_membership_events"],
+        # one event lost and another counted twice: the fact's row count is the raw layer's,
+        # its keys' hash sum is not
+        [
+            "delete from marts.fct_membership_events where event_id = "
+            "(select min(event_id) from marts.fct_membership_events)",
+            "insert into marts.fct_membership_events select * from marts.fct_membership_events "
+            "where event_id = (select max(event_id) from marts.fct_membership_events)",
+        ],
+        {"times_in_fact": 2, "live_in_raw": 0},
+    ),
+    (
         KPI_VALUE_RANGES,
         [
             "update marts.kpi_values set value = -1 where kpi_code = 'new_members' "
@@ -353,6 +366,29 @@ def test_suite_fails_on_planted_data(
     if suite.expected_rows is not None:
         assert outcome.gx_rows == sum(expected.values())
     assert findings([outcome]) == findings([run(quality_copy, suite, whole=True)])
+
+
+@pytest.mark.parametrize("fact", sorted(RECONCILIATION))
+def test_a_reconciliation_whose_sides_agree_does_not_read_its_join(
+    quality_copy: Path, fact: str
+) -> None:
+    suite = RECONCILIATION[fact]
+    thresholds = load_thresholds()
+    with duckdb.connect(str(quality_copy), read_only=True) as con:
+        live = con.sql(f"select count(*) from ({suite.query(thresholds)})").fetchall()[0][0]
+        assert expected_counts(con, suite, thresholds) == (live, 0)
+        # the join is not read: a batch that fails when read changes nothing
+        unread = replace(
+            suite,
+            sql="select 'k' as record_key, error('the join was read')::integer as times_in_fact, "
+            "true as live_in_raw",
+        )
+        assert expected_counts(con, unread, thresholds) == (live, 0)
+        # sides that disagree send the count to the join
+        apart = replace(suite, agreement=(suite.agreement[0], "select 0, 0"))
+        with pytest.raises(duckdb.Error, match="the join was read"):
+            expected_counts(con, replace(apart, sql=unread.sql), thresholds)
+        assert expected_counts(con, apart, thresholds) == (live, 0)
 
 
 def test_a_load_recorded_before_the_balance_was_kept_is_not_judged(quality_copy: Path) -> None:
