@@ -45,13 +45,17 @@ ethnicities as (
             'member_version_history', 'deletions', 'member_id', 'membership', 'member', loads
         ) }}
         {%- if last_built_on %}
+            {%- set age_then = age_years(
+                'birth_date', "date '" ~ last_built_on ~ "' - interval '1 day'"
+            ) %}
             union
+            -- a band moves only with the age: comparing the ages first spares the bands'
+            -- case ladders, which repeat the age per branch, for all but a day's birthdays
             select member_id
             from member_versions
             where
-                {{ age_band(age_years(
-                    'birth_date', "date '" ~ last_built_on ~ "' - interval '1 day'"
-                )) }}
+                {{ age_then }} is distinct from {{ age_years('birth_date') }}
+                and {{ age_band(age_then) }}
                 is distinct from {{ age_band(age_years('birth_date')) }}
         {%- else %}
             union
