@@ -172,11 +172,17 @@ _FACTS = (
 )  # fmt: skip
 
 
-RAW_KEY = "cast(_record_key as varchar)"
+def _key_digest(key: str, rows: str) -> str:
+    """One row: how many rows ``rows`` (a relation and its filter) holds, and the sum of the
+    hashes of their ``key``."""
+    return f"select count(*), coalesce(sum(hash({key})), 0) from {rows}"
 
 
 def _reconciliation_suite(entity: str, fact: str, fact_key: str) -> Suite:
     _, plural_en, plural_zh = NOUNS[entity]
+    raw_key = "cast(_record_key as varchar)"
+    live_raw = f"raw.{entity}_current where not _is_deleted"
+    fact_key = f"cast({fact_key} as varchar)"
     return Suite(
         name="reconciled_with_raw",
         asset=("marts", fact),
@@ -187,13 +193,12 @@ def _reconciliation_suite(entity: str, fact: str, fact_key: str) -> Suite:
         ),
         sql=f"""
             with raw_keys as (
-                select {RAW_KEY} as record_key
-                from raw.{entity}_current
-                where not _is_deleted
+                select {raw_key} as record_key
+                from {live_raw}
             ),
 
             fact_keys as (
-                select cast({fact_key} as varchar) as record_key, count(*) as times
+                select {fact_key} as record_key, count(*) as times
                 from marts.{fact}
                 group by 1
             )
@@ -217,12 +222,7 @@ def _reconciliation_suite(entity: str, fact: str, fact_key: str) -> Suite:
         # live key is in the fact once and nothing else is: two scans instead of a join of
         # millions of keys. A lost key and a repeated one cannot cancel out but by a 64-bit
         # hash collision; the weekly whole run (--whole) reads the join regardless.
-        agreement=(
-            f"select count(*), coalesce(sum(hash({RAW_KEY})), 0) "
-            f"from raw.{entity}_current where not _is_deleted",
-            f"select count(*), coalesce(sum(hash(cast({fact_key} as varchar))), 0) "
-            f"from marts.{fact}",
-        ),
+        agreement=(_key_digest(raw_key, live_raw), _key_digest(fact_key, f"marts.{fact}")),
         nouns=NOUNS[entity][:2],
         findings={
             "times_in_fact": (

@@ -48,15 +48,15 @@ ethnicities as (
             {%- set age_then = age_years(
                 'birth_date', "date '" ~ last_built_on ~ "' - interval '1 day'"
             ) %}
+            {%- set age_now = age_years('birth_date') %}
             union
             -- a band moves only with the age: comparing the ages first spares the bands'
             -- case ladders, which repeat the age per branch, for all but a day's birthdays
             select member_id
             from member_versions
             where
-                {{ age_then }} is distinct from {{ age_years('birth_date') }}
-                and {{ age_band(age_then) }}
-                is distinct from {{ age_band(age_years('birth_date')) }}
+                {{ age_then }} is distinct from {{ age_now }}
+                and {{ age_band(age_then) }} is distinct from {{ age_band(age_now) }}
         {%- else %}
             union
             select member_id from member_versions
