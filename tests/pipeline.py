@@ -103,10 +103,10 @@ def materialize(
 
 
 def dbt_results(base: Path) -> list[dict]:
-    """The ``run_results.json`` entries of the dbt build of the one run in ``base``'s
+    """The ``run_results.json`` entries of the dbt build of the newest run in ``base``'s
     Dagster instance (its own target directory under dbt_project/target/)."""
     with sqlite3.connect(base / "dagster_home" / "history" / "runs.db") as con:
-        ((run_id,),) = con.execute("select run_id from runs").fetchall()
+        ((run_id,),) = con.execute("select run_id from runs order by id desc limit 1").fetchall()
     (target,) = (ROOT / "dbt_project" / "target").glob(f"warehouse_dbt-{run_id[:7]}-*")
     return json.loads((target / "run_results.json").read_text())["results"]
 

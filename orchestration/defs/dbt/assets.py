@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from core import source_free
 from core.crash_points import crash_point
 from core.settings import ENV_RAW_DIR, ENV_SPARK_DIR, ENV_WAREHOUSE_PATH
 from core.warehouse import connect
@@ -89,6 +90,7 @@ def warehouse_dbt(
         rows = register_raw_in_spark(warehouse)
         context.log.info(f"raw layer registered in the Spark catalog at {spark_dir}: {rows}")
     args = dbt_build_args(warehouse.engine, config.full_refresh, config.unit_tests)
+    args += source_free_args(context, path, warehouse.engine, config.full_refresh)
     # Named as dagster-dbt names its own target directories: <op>-<run>-<unique>.
     name = f"{context.op_def.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
     target = invocation_target(Path(dbt_project.project_dir) / "target" / name, path)
@@ -98,6 +100,8 @@ def warehouse_dbt(
         yield event
         crash_point("dbt.result")
     keep_parse_state(invocation.target_path, path)
+    if warehouse.engine != "spark" and record_source_free(invocation.target_path, path):
+        context.log.info("source-free nodes built and tested: recorded for the nightly builds")
     if warehouse.engine == "spark":
         landed = land_marts(
             Path(warehouse.path), warehouse.spark_path(), built_marts(invocation.target_path)
@@ -106,6 +110,47 @@ def warehouse_dbt(
     keep = int(os.environ.get(ENV_KEEP_DBT_TARGETS) or KEEP_DBT_TARGETS)
     prune_targets(invocation.target_path.parent, f"{context.op_def.name}-*", keep)
     prune_targets(PARSE_STATES, "*.msgpack", keep)
+
+
+def source_free_args(
+    context: dg.AssetExecutionContext, warehouse: Path, engine: str, full_refresh: bool
+) -> list[str]:
+    """The arguments that leave the source-free nodes out of a nightly build of the whole
+    project when the warehouse holds them as the project defines them
+    (``core/source_free.py``). A full refresh, a Spark build and a run of part of the graph
+    build what they select; one that may rebuild a source-free node forgets the record
+    first, so that a run stopped half-way leaves none behind."""
+    manifest = json.loads(ensure_manifest().read_text())
+    assets = context.assets_def
+    whole = context.selected_asset_keys == set(assets.keys) and set(
+        context.selected_asset_check_keys
+    ) == set(assets.check_keys)
+    with connect(warehouse) as con:
+        if whole and engine != "spark" and not full_refresh:
+            args = source_free.nightly_args(con, manifest)
+            if args:
+                context.log.info(
+                    "source-free nodes left out: the warehouse holds them as the project "
+                    f"defines them ({len(source_free.source_free_nodes(manifest))} nodes)"
+                )
+            return args
+        keys = {
+            translator.get_asset_spec(manifest, node["unique_id"], dbt_project).key
+            for node in source_free.built_nodes(manifest)
+        }
+        if keys & context.selected_asset_keys:
+            source_free.forget(con)
+    return []
+
+
+def record_source_free(target: Path, warehouse: Path) -> bool:
+    """Record the source-free nodes as built when this invocation built and passed them all.
+    The digest is taken from the parsed manifest, as before the build: the one a build
+    writes lists, for each test, the macros compiling it called as well."""
+    manifest = json.loads(ensure_manifest().read_text())
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    with connect(warehouse) as con:
+        return source_free.record(con, manifest, results)
 
 
 @dg.asset(
