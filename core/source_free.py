@@ -112,6 +112,14 @@ def _recorded(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
+def recorded_at(con: duckdb.DuckDBPyConnection) -> object:
+    """When the record was written (None without one)."""
+    if _recorded(con) is None:
+        return None
+    row = con.execute(f"select recorded_at from {RECORD}").fetchone()
+    return row[0] if row else None
+
+
 def _missing_tables(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) -> list[str]:
     present = {
         (schema, name)

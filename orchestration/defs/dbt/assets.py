@@ -8,6 +8,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,18 @@ def warehouse_dbt(
         rows = register_raw_in_spark(warehouse)
         context.log.info(f"raw layer registered in the Spark catalog at {spark_dir}: {rows}")
     args = dbt_build_args(warehouse.engine, config.full_refresh, config.unit_tests)
-    args += source_free_args(context, path, warehouse.engine, config.full_refresh)
+    left_out = source_free_left_out(context, path, warehouse.engine, config.full_refresh)
+    if left_out:
+        args += left_out.args
+        # Selected but left out: without an output of their own, Dagster would skip every
+        # asset downstream of them (the quality suites, the serving file) in this run. They
+        # are upstream of everything dbt builds: a multi-asset yields in topological order.
+        for key in left_out.keys:
+            yield dg.Output(
+                None,
+                output_name=context.assets_def.get_output_name_for_asset_key(key),
+                metadata={"rebuilt": False, "current_since": left_out.recorded_at},
+            )
     # Named as dagster-dbt names its own target directories: <op>-<run>-<unique>.
     name = f"{context.op_def.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
     target = invocation_target(Path(dbt_project.project_dir) / "target" / name, path)
@@ -100,7 +112,8 @@ def warehouse_dbt(
         yield event
         crash_point("dbt.result")
     keep_parse_state(invocation.target_path, path)
-    if warehouse.engine != "spark" and record_source_free(invocation.target_path, path):
+    built_here = not left_out and warehouse.engine != "spark"
+    if built_here and record_source_free(invocation.target_path, path):
         context.log.info("source-free nodes built and tested: recorded for the nightly builds")
     if warehouse.engine == "spark":
         landed = land_marts(
@@ -112,35 +125,44 @@ def warehouse_dbt(
     prune_targets(PARSE_STATES, "*.msgpack", keep)
 
 
-def source_free_args(
+@dataclass(frozen=True)
+class LeftOut:
+    """What a nightly build leaves out: dbt's arguments, the assets (seeds first), when they
+    were built."""
+
+    args: list[str]
+    keys: list[dg.AssetKey]
+    recorded_at: str
+
+
+def source_free_left_out(
     context: dg.AssetExecutionContext, warehouse: Path, engine: str, full_refresh: bool
-) -> list[str]:
-    """The arguments that leave the source-free nodes out of a nightly build of the whole
-    project when the warehouse holds them as the project defines them
-    (``core/source_free.py``). A full refresh, a Spark build and a run of part of the graph
-    build what they select; one that may rebuild a source-free node forgets the record
-    first, so that a run stopped half-way leaves none behind."""
+) -> LeftOut | None:
+    """The source-free nodes a nightly build of the whole project leaves out when the
+    warehouse holds them as the project defines them (``core/source_free.py``). A full
+    refresh, a Spark build and a run of part of the graph build what they select; one that
+    may rebuild a source-free node forgets the record first, so that a run stopped half-way
+    leaves none behind."""
     manifest = json.loads(ensure_manifest().read_text())
     assets = context.assets_def
     whole = context.selected_asset_keys == set(assets.keys) and set(
         context.selected_asset_check_keys
     ) == set(assets.check_keys)
+    nodes = sorted(source_free.built_nodes(manifest), key=lambda n: n["resource_type"] != "seed")
+    keys = [translator.get_asset_spec(manifest, n["unique_id"], dbt_project).key for n in nodes]
     with connect(warehouse) as con:
         if whole and engine != "spark" and not full_refresh:
             args = source_free.nightly_args(con, manifest)
-            if args:
-                context.log.info(
-                    "source-free nodes left out: the warehouse holds them as the project "
-                    f"defines them ({len(source_free.source_free_nodes(manifest))} nodes)"
-                )
-            return args
-        keys = {
-            translator.get_asset_spec(manifest, node["unique_id"], dbt_project).key
-            for node in source_free.built_nodes(manifest)
-        }
-        if keys & context.selected_asset_keys:
+            if not args:
+                return None
+            context.log.info(
+                "source-free nodes left out: the warehouse holds them as the project defines "
+                f"them ({len(source_free.source_free_nodes(manifest))} nodes)"
+            )
+            return LeftOut(args, keys, str(source_free.recorded_at(con)))
+        if set(keys) & context.selected_asset_keys:
             source_free.forget(con)
-    return []
+    return None
 
 
 def record_source_free(target: Path, warehouse: Path) -> bool:
