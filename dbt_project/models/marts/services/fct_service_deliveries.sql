@@ -107,14 +107,18 @@ beneficiary_groups as (
         select * from {{ this }}
     ),
 
+    -- Read apart from fact_rows: a CTE read twice is materialized, and this one is the whole
+    -- fact (5 M rows at SF1) where the watermark needs one column's maximum.
     watermark as (
         select coalesce(max(source_loaded_at), timestamp '1949-10-01') as loaded_at
-        from fact_rows
+        from {{ this }}
     ),
 
+    -- Read apart from delivery_changes, as the watermark: filtered on the load stamp, the
+    -- raw history's scan skips every load before the watermark.
     changes_since as (
         select delivery_changes.*
-        from delivery_changes
+        from {{ ref('int_service_delivery_changes') }} as delivery_changes
         cross join watermark
         where delivery_changes.changed_at > watermark.loaded_at
     ),
@@ -176,6 +180,15 @@ beneficiary_groups as (
 
 {% endif %}
 
+deliveries_to_link as (
+    select deliveries.*
+    from deliveries
+    {% if is_incremental() %}
+        -- Filtered before the dimensions are joined: after them, every live delivery would be.
+        where deliveries.delivery_id in (select revisited.delivery_id from revisited)
+    {% endif %}
+),
+
 linked as (
     select
         deliveries.delivery_id,
@@ -196,28 +209,26 @@ linked as (
         deliveries.recorded_at,
         deliveries.load_id as source_load_id,
         deliveries.loaded_at as source_loaded_at
-    from deliveries
+    from deliveries_to_link as deliveries
     left join programs
         on deliveries.program_code = programs.program_code
     left join stations
         on deliveries.station_id = stations.station_id
     left join beneficiary_groups
         on deliveries.beneficiary_group = beneficiary_groups.beneficiary_group
-    {% if is_incremental() %}
-        where deliveries.delivery_id in (select revisited.delivery_id from revisited)
-    {% endif %}
 ),
 
 {% if is_incremental() %}
 
+    -- A revisited delivery that is not live. Those the fact does not hold are emitted too:
+    -- the merge deletes a tombstone it matches and inserts none, and starting from the few
+    -- revisited keys spares a join with the whole fact.
     withdrawn as (
-        select fact_rows.delivery_id
-        from fact_rows
-        inner join revisited
-            on fact_rows.delivery_id = revisited.delivery_id
+        select revisited.delivery_id
+        from revisited
         where not exists (
             select 1 from linked
-            where linked.delivery_id = fact_rows.delivery_id
+            where linked.delivery_id = revisited.delivery_id
         )
     ),
 
