@@ -101,23 +101,22 @@ def definition_digest(manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _recorded(con: duckdb.DuckDBPyConnection) -> str | None:
+def _record(con: duckdb.DuckDBPyConnection) -> tuple[str, object] | None:
+    """The recorded digest and when it was recorded, if there is a record."""
     exists = con.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'meta' and table_name = 'source_free_build'"
     ).fetchone()
     if not exists or not exists[0]:
         return None
-    row = con.execute(f"select digest from {RECORD}").fetchone()
-    return row[0] if row else None
+    row = con.execute(f"select digest, recorded_at from {RECORD}").fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def recorded_at(con: duckdb.DuckDBPyConnection) -> object:
     """When the record was written (None without one)."""
-    if _recorded(con) is None:
-        return None
-    row = con.execute(f"select recorded_at from {RECORD}").fetchone()
-    return row[0] if row else None
+    record = _record(con)
+    return record[1] if record else None
 
 
 def _missing_tables(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) -> list[str]:
@@ -138,7 +137,9 @@ def _missing_tables(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any])
 def is_current(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) -> bool:
     """Whether the warehouse holds the source-free tables the project would build now, all
     tested: the recorded digest is the project's and none of the tables is missing."""
-    return _recorded(con) == definition_digest(manifest) and not _missing_tables(con, manifest)
+    record = _record(con)
+    current = record is not None and record[0] == definition_digest(manifest)
+    return current and not _missing_tables(con, manifest)
 
 
 def exclusion_args(manifest: Mapping[str, Any]) -> list[str]:

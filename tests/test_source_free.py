@@ -131,8 +131,11 @@ def test_a_changed_definition_or_a_missing_table_rebuilds_them_and_forgets_the_r
 def test_forget_leaves_nothing_to_find(
     manifest: dict[str, Any], warehouse: duckdb.DuckDBPyConnection
 ) -> None:
+    assert source_free.recorded_at(warehouse) is None
     assert source_free.record(warehouse, manifest, passed(manifest))
     assert source_free.is_current(warehouse, manifest)
+    assert source_free.recorded_at(warehouse) is not None
     source_free.forget(warehouse)
     source_free.forget(warehouse)
     assert not source_free.is_current(warehouse, manifest)
+    assert source_free.recorded_at(warehouse) is None
