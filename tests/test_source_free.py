@@ -14,12 +14,14 @@ from pipeline import dbt_manifest
 from test_shapes import SOURCE_FREE_TABLES
 
 from core import source_free
+from orchestration.defs.dbt.project import ensure_manifest
 
 UNIQUE_DISTRICT_KEY = "test.union_warehouse.unique_dim_district_district_key.ff454ea3b5"
 
 
 @pytest.fixture(scope="module")
 def manifest() -> dict[str, Any]:
+    ensure_manifest()  # parsed when a code location loads; this module may run first
     return dbt_manifest()
 
 
