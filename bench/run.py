@@ -33,6 +33,7 @@ import duckdb
 
 from bench.measure import StageFailed, measure, python_module
 from core import source_free
+from core.warehouse import connect
 
 OUT = Path("bench/out")
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,14 +119,14 @@ def build_measured(work: Path, env: dict[str, str], name: str) -> dict[str, Any]
     warehouse = Path(env["UNIONWH_WAREHOUSE_PATH"])
     manifest = json.loads((work / "dbt-parse-duckdb" / "manifest.json").read_text())
     start = time.perf_counter()
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         extra = source_free.nightly_args(con, manifest)
     around = time.perf_counter() - start
     stage = measure([*dbt_build(work, env, name), *extra], env, cwd=DBT_PROJECT)
     target = work / f"dbt-{name}"
     start = time.perf_counter()
     results = json.loads((target / "run_results.json").read_text())["results"]
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         source_free.record(con, manifest, results)
     around += time.perf_counter() - start
     stage["wall_s"] = round(stage["wall_s"] + around, 2)

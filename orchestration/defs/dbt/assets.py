@@ -91,7 +91,9 @@ def warehouse_dbt(
         rows = register_raw_in_spark(warehouse)
         context.log.info(f"raw layer registered in the Spark catalog at {spark_dir}: {rows}")
     args = dbt_build_args(warehouse.engine, config.full_refresh, config.unit_tests)
-    left_out = source_free_left_out(context, path, warehouse.engine, config.full_refresh)
+    # Read once: what is left out and what is recorded after the build are the same project.
+    manifest = json.loads(ensure_manifest().read_text())
+    left_out = source_free_left_out(context, manifest, path, warehouse.engine, config.full_refresh)
     if left_out:
         args += left_out.args
         # Selected but left out: without an output of their own, Dagster would skip every
@@ -113,7 +115,7 @@ def warehouse_dbt(
         crash_point("dbt.result")
     keep_parse_state(invocation.target_path, path)
     built_here = not left_out and warehouse.engine != "spark"
-    if built_here and record_source_free(invocation.target_path, path):
+    if built_here and record_source_free(invocation.target_path, manifest, path):
         context.log.info("source-free nodes built and tested: recorded for the nightly builds")
     if warehouse.engine == "spark":
         landed = land_marts(
@@ -136,14 +138,17 @@ class LeftOut:
 
 
 def source_free_left_out(
-    context: dg.AssetExecutionContext, warehouse: Path, engine: str, full_refresh: bool
+    context: dg.AssetExecutionContext,
+    manifest: dict[str, Any],
+    warehouse: Path,
+    engine: str,
+    full_refresh: bool,
 ) -> LeftOut | None:
     """The source-free nodes a nightly build of the whole project leaves out when the
     warehouse holds them as the project defines them (``core/source_free.py``). A full
     refresh, a Spark build and a run of part of the graph build what they select; one that
     may rebuild a source-free node forgets the record first, so that a run stopped half-way
     leaves none behind."""
-    manifest = json.loads(ensure_manifest().read_text())
     # Not the selected keys against the definition's: a subsetted definition's keys are the
     # subset's (an automation run of what a load fed would pass for the whole project).
     whole = not context.is_subset
@@ -164,11 +169,10 @@ def source_free_left_out(
     return None
 
 
-def record_source_free(target: Path, warehouse: Path) -> bool:
+def record_source_free(target: Path, manifest: dict[str, Any], warehouse: Path) -> bool:
     """Record the source-free nodes as built when this invocation built and passed them all.
     The digest is taken from the parsed manifest, as before the build: the one a build
     writes lists, for each test, the macros compiling it called as well."""
-    manifest = json.loads(ensure_manifest().read_text())
     results = json.loads((target / "run_results.json").read_text())["results"]
     with connect(warehouse) as con:
         return source_free.record(con, manifest, results)
