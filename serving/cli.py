@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(
             f"published {done.version}: {len(done.tables)} tables to {done.path} "
-            f"({len(done.rewritten)} written anew, {len(done.patched)} patched)"
+            f"({len(done.rewritten)} written anew, {len(done.patched)} patched, "
+            f"{len(done.keyed)} caught up by the keys dbt changed)"
         )
     elif args.command == "versions":
         current = current_version(args.serving)

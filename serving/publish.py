@@ -40,6 +40,7 @@ import duckdb
 from core.crash_points import crash_point
 from core.processes import process_alive
 from quality.results import blocking_failures, published_select
+from serving.model_changes import Since, changed_keys_sql, changes_since, latest_builds
 
 PUBLISHED_SCHEMAS = ("marts",)
 # Serving files are written in DuckDB 1.5's storage format: clients lag the library (the
@@ -74,6 +75,9 @@ class Publication:
     tables: dict[str, int]  # "<schema>.<table>" -> rows
     rewritten: tuple[str, ...]  # the tables written anew
     patched: dict[str, int]  # tables brought up to date in place -> rows deleted + inserted
+    # tables brought up to date by the keys dbt's builds changed (``catch_up``) -> rows
+    # deleted + inserted; 0 for a table no build changed since it was published
+    keyed: dict[str, int]
 
 
 def quote(name: str) -> str:
@@ -225,13 +229,74 @@ def fingerprint(con: duckdb.DuckDBPyConnection, relation: str, hashes: str) -> s
     """``rows:hash:columns`` of the table ``relation``, whose rows ``hash_rows`` put in
     ``hashes``: the row count, the sum of the rows' hashes (order-free; a lost, doubled or
     changed row moves it) and a digest of the column names and types."""
+    rows, digest = con.execute(
+        f"select count(*), coalesce(sum(h::hugeint), 0)::varchar from {hashes}"
+    ).fetchall()[0]
+    return f"{rows}:{digest}:{columns_digest(con, relation)}"
+
+
+def columns_digest(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """A digest of the names and types of ``relation``'s columns, in order."""
     columns = con.execute(f"describe {relation}").fetchall()
     signature = ",".join(f"{name} {kind}" for name, kind, *_ in columns)
-    rows, digest, names = con.execute(
-        f"select count(*), coalesce(sum(h::hugeint), 0)::varchar, md5(?) from {hashes}",
-        [signature],
+    return con.execute("select md5(?)", [signature]).fetchall()[0][0]
+
+
+def catch_up(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    name: str,
+    source: str,
+    was: str,
+    since: Since | None,
+) -> tuple[str, int] | None:
+    """Bring the table, as published with fingerprint ``was``, up to date with ``source`` by
+    the keys the warehouse's builds revisited ``since`` then (``serving.model_changes``): the
+    rows of those keys are deleted and inserted again, and the fingerprint follows (rows and
+    hashes are sums), without reading any other row. Returns the new fingerprint and the
+    rows deleted plus inserted, or None when the log cannot tell or the row counts do not
+    come out as the log says (the caller then compares every row's hash)."""
+    if since is None or columns_digest(con, source) != columns_of(was):
+        return None
+    target = f"{quote(schema)}.{quote(name)}"
+    changed, rows, digest = 0, rows_of(was), digest_of(was)
+    if since.invocations:
+        key = quote(since.key_column or "")
+        # Rows are picked by rowid, found from the key column alone: a filter by key of the
+        # whole rows read every column of every row (DuckDB does not push a join into a scan).
+        temps = ("_publish_keys", "_publish_gone", "_publish_came")
+        try:
+            con.execute(
+                f"create temp table {temps[0]} as " + changed_keys_sql("warehouse", name, since)
+            )
+            for picked, relation in zip(temps[1:], (target, source), strict=True):
+                con.execute(
+                    f"create temp table {picked} as select rowid as rid from {relation} as t "
+                    f"semi join {temps[0]} as k on cast(t.{key} as varchar) = k.changed_key"
+                )
+            (gone, gone_sum), (came, came_sum) = (
+                con.execute(
+                    f"select count(*), coalesce(sum(hash({ROW})::hugeint), 0) from "
+                    f"(select * from {relation} where rowid in (select rid from {picked})) "
+                    f"as {ROW}"
+                ).fetchall()[0]
+                for picked, relation in zip(temps[1:], (target, source), strict=True)
+            )
+            con.execute(f"delete from {target} where rowid in (select rid from {temps[1]})")
+            con.execute(
+                f"insert into {target} select * from {source} "
+                f"where rowid in (select rid from {temps[2]})"
+            )
+        finally:
+            for temp in temps:
+                con.execute(f"drop table if exists {temp}")
+        changed, rows, digest = gone + came, rows - gone + came, digest - gone_sum + came_sum
+    counts = con.execute(
+        f"select (select count(*) from {target}), (select count(*) from {source})"
     ).fetchall()[0]
-    return f"{rows}:{digest}:{names}"
+    if counts != (rows, rows):
+        return None
+    return f"{rows}:{digest}:{columns_of(was)}", changed
 
 
 def rows_of(fingerprint: str) -> int:
@@ -246,15 +311,25 @@ def columns_of(fingerprint: str) -> str:
     return fingerprint.split(":")[-1]
 
 
-def previous_fingerprints(serving: Path) -> dict[str, str] | None:
-    """The fingerprints the serving file recorded for its tables, when they still describe it
-    (the same tables, the same row counts) and freed blocks fill less than half of it; else
-    None: the next publication writes the whole file."""
+@dataclass(frozen=True, slots=True)
+class Previous:
+    """What the serving file recorded of its tables: each one's fingerprint and, for the
+    marts dbt's change log covers, the build it reflects (``built_by``)."""
+
+    fingerprints: dict[str, str]
+    built_by: dict[str, str]
+
+
+def previous_record(serving: Path) -> Previous | None:
+    """What the serving file recorded for its tables, when it still describes it (the same
+    tables, the same row counts) and freed blocks fill less than half of it; else None: the
+    next publication writes the whole file."""
     try:
         with duckdb.connect(str(serving), read_only=True) as con:
             (details,) = con.execute("select details from meta.publication").fetchall()[0]
-            recorded = json.loads(details or "{}").get("fingerprints")
-            if not isinstance(recorded, dict):
+            found = json.loads(details or "{}")
+            recorded, built_by = found.get("fingerprints"), found.get("built_by") or {}
+            if not isinstance(recorded, dict) or not isinstance(built_by, dict):
                 return None
             held = published_tables(con, current_catalog(con))  # marts.data_quality too
             if sorted(recorded) != sorted(f"{s}.{n}" for s, n in held):
@@ -270,7 +345,7 @@ def previous_fingerprints(serving: Path) -> dict[str, str] | None:
             ).fetchall()[0]
     except (duckdb.Error, OSError, ValueError, KeyError, IndexError):
         return None
-    return recorded if 2 * free < max(total, 1) else None
+    return Previous(recorded, built_by) if 2 * free < max(total, 1) else None
 
 
 def current_catalog(con: duckdb.DuckDBPyConnection) -> str:
@@ -337,22 +412,36 @@ def publish(
     published_at = datetime.now(UTC).replace(tzinfo=None)
     version = published_at.strftime("%Y%m%dT%H%M%S%fZ")
     try:
-        previous = None if whole or not serving.exists() else previous_fingerprints(serving)
+        previous = None if whole or not serving.exists() else previous_record(serving)
         if previous is not None:
             shutil.copyfile(serving, staged)
+        recorded = previous.fingerprints if previous else {}
         with duckdb.connect(str(staged), config=SERVING_STORAGE) as con:
             con.execute(f"attach {literal(warehouse.resolve())} as warehouse (read_only)")
             sources = source_relations(con)
-            hashes = {table: f"_publish_new_{i}" for i, table in enumerate(sources)}
-            prints = {}
-            for (schema, name), source in sources.items():
+            latest = latest_builds(con, "warehouse")
+            built_by = {f"marts.{m}": inv for m, inv in latest.items() if ("marts", m) in sources}
+            hashes: dict[tuple[str, str], str] = {}
+            prints: dict[str, str] = {}
+            keyed: dict[str, int] = {}
+            for i, ((schema, name), source) in enumerate(sources.items()):
+                key = f"{schema}.{name}"
+                was, was_built = recorded.get(key), previous.built_by.get(key) if previous else None
+                if was is not None and was_built is not None and key in built_by:
+                    since = changes_since(con, "warehouse", name, was_built)
+                    caught = catch_up(con, schema, name, source, was, since)
+                    if caught is not None:
+                        prints[key], keyed[key] = caught
+                        continue
+                hashes[(schema, name)] = f"_publish_new_{i}"
                 hash_rows(con, source, hashes[(schema, name)])
-                prints[f"{schema}.{name}"] = fingerprint(con, source, hashes[(schema, name)])
-            recorded = previous or {}
+                prints[key] = fingerprint(con, source, hashes[(schema, name)])
             changed = [
-                (s, n) for s, n in sources if recorded.get(f"{s}.{n}") != prints[f"{s}.{n}"]
+                (s, n)
+                for s, n in sources
+                if f"{s}.{n}" not in keyed and recorded.get(f"{s}.{n}") != prints[f"{s}.{n}"]
             ]
-            for table in sources.keys() - set(changed):
+            for table in hashes.keys() - set(changed):
                 con.execute(f"drop table {hashes[table]}")
             for schema, name in published_tables(con, current_catalog(con)):
                 if (schema, name) not in sources:  # no longer a mart
@@ -382,8 +471,10 @@ def publish(
                 published_at,
                 tables,
                 fingerprints=prints,
+                built_by=built_by,
                 rewritten=rewritten,
                 patched=patched,
+                keyed=keyed,
             )
             con.execute("checkpoint")
         kept = versions_dir(serving) / f"{version}.duckdb"
@@ -395,7 +486,7 @@ def publish(
     finally:
         discard(staged)
     prune_versions(serving, keep if keep is not None else keep_versions())
-    return Publication(serving, version, published_at, tables, rewritten, patched)
+    return Publication(serving, version, published_at, tables, rewritten, patched, keyed)
 
 
 def list_versions(serving: Path) -> list[str]:

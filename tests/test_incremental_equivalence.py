@@ -26,6 +26,7 @@ from warehouse_fingerprint import fingerprint
 
 from ingestion.contract import ENTITIES
 from ingestion.raw_views import current_view_sql
+from serving.publish import Publication, publish
 from simulator.generate import advance, generate
 from simulator.shapes import EMPTY_SERVICES, LATE_KEYS
 
@@ -45,6 +46,13 @@ BY_LOADS = {
 }
 
 NARROWED_TESTS = ("unique", "unique_combination_of_columns")
+# The published marts whose builds log the keys they changed (meta.model_changes).
+LOGGED_MARTS = (
+    "marts.dim_member",
+    "marts.fct_membership_events",
+    "marts.fct_membership_monthly",
+    "marts.fct_service_deliveries",
+)
 
 
 def ingest(env: dict[str, str]) -> None:
@@ -69,17 +77,22 @@ def test_incremental_warehouse_after_five_days_equals_a_full_refresh(tmp_path: P
     env = pipeline_env(sources, base)
     warehouse = Path(env["UNIONWH_WAREHOUSE_PATH"])
     target = base / "target"
+    serving = base / "serving.duckdb"
     ingest(env)
     dbt(env, target, "build")
+    first = publish(warehouse, serving, gate=False)
+    caught_up = []
     for day in range(1, DAYS + 1):
         advance(sources, 1, quiet=True)
         ingest(env)
         dbt(env, target, "build" if day == DAYS else "run")
+        caught_up.append(publish(warehouse, serving, gate=False).keyed)
     # The last run took the incremental path: it replaced keys, it did not rebuild.
     compiled = (target / "compiled" / "union_warehouse" / "models").rglob("*.sql")
     incremental = {p.stem for p in compiled if "_revisit_marker" in p.read_text(encoding="utf-8")}
     assert incremental == set(BY_LOADS)
     assert_unique_tests_read_only_the_revisited_rows(target, warehouse)
+    assert_publication_caught_up_by_the_changed_keys(first, caught_up, warehouse, tmp_path)
 
     full = tmp_path / "full" / "warehouse.duckdb"
     full.parent.mkdir()
@@ -175,6 +188,31 @@ def assert_a_build_revisiting_most_keys_tests_whole(
         and node.get("test_metadata", {}).get("name") in NARROWED_TESTS
     ]
     assert len(tests) >= 1 and not any("meta.model_revisits" in sql for sql in tests)
+
+
+def assert_publication_caught_up_by_the_changed_keys(
+    first: Publication, caught_up: list[dict[str, int]], warehouse: Path, tmp_path: Path
+) -> None:
+    """Every day's publication brought the marts dbt builds incrementally up to date by the
+    keys those builds changed (meta.model_changes), reading no other row of them, and the
+    serving file equals one written whole from the same warehouse."""
+    assert first.keyed == {} and len(first.rewritten) == len(first.tables)
+    assert [sorted(keyed) for keyed in caught_up] == [sorted(LOGGED_MARTS)] * DAYS
+    # Each day changes some rows of the member dimension and the delivery and event facts.
+    for mart in ("marts.dim_member", "marts.fct_membership_events"):
+        assert all(keyed[mart] > 0 for keyed in caught_up), mart
+    whole = publish(warehouse, tmp_path / "whole.duckdb", gate=False, whole=True)
+    assert whole.keyed == {} and len(whole.rewritten) == len(whole.tables)
+    assert fingerprint(first.path) == fingerprint(whole.path)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        builds = dict(
+            con.execute(
+                "select model_name, count(*) from meta.model_changes "
+                "where changed_key is null group by model_name"
+            ).fetchall()
+        )
+    # The first build and one per day: each logged, none pruned.
+    assert builds == dict.fromkeys((*BY_LOADS, "fct_service_deliveries"), 1 + DAYS)
 
 
 def assert_unique_tests_read_only_the_revisited_rows(target: Path, warehouse: Path) -> None:

@@ -172,3 +172,67 @@ def test_district_file_holds_no_other_district(quality_copy: Path, tmp_path: Pat
         assert strays[:3] == (0, 0, 0) and strays[3] > 0
         details = con.execute("select details ->> 'district_code' from meta.publication")
         assert details.fetchall() == [("110105",)]
+
+
+def log_build(con: duckdb.DuckDBPyConnection, invocation: str, keys: list[int] | None) -> None:
+    """A build of ``marts.facts`` in the warehouse's change log, as dbt's revisits.sql
+    writes it: the build's row, then its keys (``None``: the build wrote every row)."""
+    con.execute(
+        "insert into meta.model_changes values ('facts', ?, now() + to_microseconds(?), ?, null)",
+        [invocation, con.execute("select count(*) from meta.model_changes").fetchall()[0][0],
+         None if keys is None else "fact_id"],
+    )  # fmt: skip
+    for key in keys or []:
+        con.execute(
+            "insert into meta.model_changes values ('facts', ?, now(), 'fact_id', ?)",
+            [invocation, str(key)],
+        )
+
+
+def test_a_publication_catches_up_by_the_keys_the_builds_changed(tmp_path: Path) -> None:
+    """A mart whose builds log the keys they changed is brought up to date by those keys'
+    rows; when the log cannot tell (a build of every row, the published build pruned) or
+    the counts disagree with it (rows deleted behind dbt's back), every row's hash is
+    compared instead. Each way the serving file equals one written whole."""
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts; create schema meta")
+        con.execute(
+            "create table meta.model_changes (model_name varchar, invocation_id varchar, "
+            "recorded_at timestamp, key_column varchar, changed_key varchar)"
+        )
+        con.execute(
+            "create table marts.facts as select i as fact_id, i % 7 as amount "
+            "from range(1000) as r(i)"
+        )
+        con.execute("create table marts.other as select 1 as n")
+        log_build(con, "b1", None)
+
+    def publish_and_compare() -> tuple[dict[str, int], dict[str, int]]:
+        done = publish(warehouse, serving, gate=False)
+        whole = publish(warehouse, tmp_path / "whole.duckdb", gate=False, whole=True)
+        assert fingerprint(serving) == fingerprint(whole.path)
+        return done.keyed, done.patched
+
+    assert publish(warehouse, serving, gate=False).keyed == {}
+    assert publish_and_compare() == ({"marts.facts": 0}, {})  # no build since
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.facts set amount = amount + 100 where fact_id in (3, 4)")
+        con.execute("delete from marts.facts where fact_id = 5")
+        con.execute("insert into marts.facts values (1000, 1), (1001, 2)")
+        log_build(con, "b2", [3, 4, 5])
+        log_build(con, "b3", [1000, 1001, 4])
+    # keys 3 and 4 out and in again, 5 out, 1000 and 1001 in
+    assert publish_and_compare() == ({"marts.facts": 7}, {})
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.facts set amount = 0 where fact_id = 10")
+        log_build(con, "b4", None)  # a build of every row: the log cannot tell
+    assert publish_and_compare() == ({}, {"marts.facts": 2})
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from marts.facts where fact_id = 11")  # behind dbt's back
+    assert publish_and_compare() == ({}, {"marts.facts": 1})
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.facts set amount = 1 where fact_id = 12")
+        log_build(con, "b5", [12])
+        con.execute("delete from meta.model_changes where invocation_id = 'b4'")  # pruned
+    assert publish_and_compare() == ({}, {"marts.facts": 2})

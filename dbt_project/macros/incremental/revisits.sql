@@ -38,7 +38,70 @@
     );
     alter table meta.model_revisits add column if not exists rows_revisited bigint;
     alter table meta.model_revisits add column if not exists rows_total bigint;
-    alter table meta.model_revisits drop column if exists keys_total
+    alter table meta.model_revisits drop column if exists keys_total;
+    {{ ensure_model_changes() }}
+{%- endmacro %}
+
+{#- The log publication reads (serving/model_changes.py): per model, the builds of its
+    latest model_changes_kept() builds, oldest first by recorded_at, each with one row
+    whose changed_key is null and, when the build revisited keys (key_column set), one row
+    per key it revisited; a build that wrote every row has a null key_column. The serving
+    file records the invocation each of its tables reflects, and catches up by deleting and
+    inserting the rows of the keys changed since, instead of hashing every row. -#}
+{% macro ensure_model_changes() -%}
+    create table if not exists meta.model_changes (
+        model_name varchar not null,
+        invocation_id varchar not null,
+        recorded_at timestamp not null,
+        key_column varchar,
+        changed_key varchar
+    )
+{%- endmacro %}
+
+{#- Log a build of `this` in meta.model_changes: one row for the build, and one per key (as
+    text) of the select `keys` when the build revisited keys of column `key`; key none: the
+    build wrote every row. Keeps the model's latest model_changes_kept() builds. Statements
+    for the model's own transaction. -#}
+{% macro record_model_changes(key=none, keys=none) -%}
+    insert into meta.model_changes
+        (model_name, invocation_id, recorded_at, key_column, changed_key)
+    select
+        '{{ this.identifier }}', '{{ invocation_id }}', current_timestamp,
+        {{ "'" ~ key ~ "'" if key is not none else 'null' }}, null;
+    {%- if key is not none %}
+    insert into meta.model_changes
+        (model_name, invocation_id, recorded_at, key_column, changed_key)
+    select distinct
+        '{{ this.identifier }}', '{{ invocation_id }}', current_timestamp, '{{ key }}',
+        cast(changed.changed_key as varchar)
+    from ({{ keys }}) as changed (changed_key)
+    where changed.changed_key is not null;
+    {%- endif %}
+    delete from meta.model_changes
+    where
+        model_name = '{{ this.identifier }}'
+        and invocation_id not in (
+            select invocation_id from meta.model_changes
+            where model_name = '{{ this.identifier }}' and changed_key is null
+            order by recorded_at desc
+            limit {{ model_changes_kept() }}
+        )
+{%- endmacro %}
+
+{#- The merge strategy (dbt-duckdb's, with the model's merge_clauses), then the batch's keys
+    logged in meta.model_changes: every key the merge may have updated, inserted or deleted
+    (fct_service_deliveries' tombstones too). -#}
+{% macro get_incremental_merge_logged_sql(arg_dict) -%}
+    {{ get_incremental_merge_sql(arg_dict) }};
+    {{ record_model_changes(
+        arg_dict['unique_key'],
+        'select ' ~ arg_dict['unique_key'] ~ ' from ' ~ arg_dict['temp_relation']) }}
+{%- endmacro %}
+
+{#- Enough builds that a serving file published from a build of the last month or so (the
+    weekly full refresh writes it whole) finds its own build among them. -#}
+{% macro model_changes_kept() -%}
+    {{ return(64) }}
 {%- endmacro %}
 
 {#- Record what `this` model's build rewrote: the keys of the rows of `batch` (key column
@@ -58,8 +121,12 @@
     {%- if key is not none %}
     insert into meta.model_revisits (model_name, invocation_id, whole, revisited_key)
     select distinct '{{ this.identifier }}', '{{ invocation_id }}', false, cast({{ key }} as varchar)
-    from {{ batch }}
+    from {{ batch }};
     {%- endif %}
+    {{ record_model_changes(
+        key,
+        "select revisited_key from meta.model_revisits where model_name = '"
+        ~ this.identifier ~ "' and revisited_key is not null") }}
 {%- endmacro %}
 
 {#- dbt's hook for a generic test's `model` argument (its `where` config), as dbt's own but

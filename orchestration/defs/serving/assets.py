@@ -52,7 +52,7 @@ def serving_warehouse(
         ) from None
     context.log.info(
         f"published {len(done.tables)} tables to {done.path}: {len(done.rewritten)} written "
-        f"anew, {len(done.patched)} patched"
+        f"anew, {len(done.patched)} patched, {len(done.keyed)} caught up by the keys dbt changed"
     )
     return dg.MaterializeResult(
         metadata={
@@ -62,6 +62,7 @@ def serving_warehouse(
             "tables": len(done.tables),
             "rewritten": list(done.rewritten),
             "patched": done.patched,
+            "keyed": done.keyed,
             "rows": done.tables,
         }
     )

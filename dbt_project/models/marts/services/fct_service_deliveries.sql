@@ -58,11 +58,16 @@
 
 {#- Spark tables here are plain Parquet, which has no MERGE (Delta Lake or Iceberg would):
     on Spark the fact is rebuilt whole on every run. -#}
+{#- On DuckDB the merge logs the keys it touched, and a build of the whole table says so,
+    in meta.model_changes: publication catches up by those keys (serving/model_changes.py). -#}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
-    incremental_strategy='merge',
+    incremental_strategy='merge_logged' if target.type == 'duckdb' else 'merge',
     unique_key='delivery_id',
     on_schema_change='ignore',
+    post_hook=[
+        "{{ record_model_changes() if target.type == 'duckdb' and not is_incremental() }}",
+    ],
     merge_clauses={
         'when_matched': [
             {'condition': 'DBT_INTERNAL_SOURCE.is_withdrawn', 'action': 'delete'},
