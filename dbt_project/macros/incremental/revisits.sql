@@ -12,6 +12,9 @@
     cost a query of meta.model_revisits per test: bench/RESULTS.md). Relationships (a parent
     key deleted breaks children that were not revisited) and singular tests stay whole too.
 
+    A merge_logged model (fct_service_deliveries) is narrowed the same way by the keys its
+    merge logged in meta.model_changes in this invocation (logged_filter).
+
     A full build (the first, --full-refresh, a definition or column change) records a null
     key, "every row", and so does every other target than DuckDB, where these models are
     tables. A build that revisited more than a third of the model's rows is tested whole
@@ -146,11 +149,14 @@
         {{ return('') }}
     {%- endif -%}
     {%- set tested = graph.nodes.get(model.attached_node) -%}
-    {%- if tested is none or tested.config.incremental_strategy != 'replace_keys' -%}
+    {%- if tested is none or tested.config.incremental_strategy not in narrowed_strategies() -%}
         {{ return('') }}
     {%- endif -%}
     {%- set key = tested.config.unique_key -%}
     {%- set name = tested.alias or tested.name -%}
+    {%- if tested.config.incremental_strategy == 'merge_logged' -%}
+        {{ return(logged_filter(key, name)) }}
+    {%- endif -%}
     {%- set recorded -%}
         select
             count(*),
@@ -174,14 +180,44 @@
         ~ "where model_name = '" ~ name ~ "' and revisited_key is not null)") }}
 {%- endmacro %}
 
-{#- The unique_key of the replace_keys model the running test is attached to; none for
-    any other test. -#}
+{#- The strategies whose builds record the keys they changed: replace_keys in
+    meta.model_revisits, merge_logged (a merge: fct_service_deliveries) in
+    meta.model_changes. -#}
+{% macro narrowed_strategies() -%}
+    {{ return(['replace_keys', 'merge_logged']) }}
+{%- endmacro %}
+
+{#- revisited_filter for a merge_logged model: the rows of the keys its build in this
+    invocation merged (updated, inserted or deleted), when that build logged keys; '' when
+    it wrote every row or did not run. A merge adds or changes rows only under those keys,
+    so a new duplicate has one. -#}
+{% macro logged_filter(key, name) -%}
+    {%- set recorded -%}
+        select count(*)
+        from meta.model_changes
+        where
+            model_name = '{{ name }}'
+            and invocation_id = '{{ invocation_id }}'
+            and changed_key is null
+            and key_column is not null
+    {%- endset -%}
+    {%- if run_query(recorded).rows[0][0] == 0 -%}
+        {{ return('') }}
+    {%- endif -%}
+    {{ return(
+        'cast(' ~ key ~ ' as varchar) in (select changed_key from meta.model_changes '
+        ~ "where model_name = '" ~ name ~ "' and invocation_id = '" ~ invocation_id
+        ~ "' and changed_key is not null)") }}
+{%- endmacro %}
+
+{#- The unique_key of the model the running test is attached to, when its builds record
+    the keys they changed (narrowed_strategies); none for any other test. -#}
 {% macro tested_key() -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set tested = graph.nodes.get(model.attached_node) -%}
-    {%- if tested is none or tested.config.incremental_strategy != 'replace_keys' -%}
+    {%- if tested is none or tested.config.incremental_strategy not in narrowed_strategies() -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return(tested.config.unique_key) }}
