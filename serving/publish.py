@@ -254,8 +254,9 @@ def catch_up(
     the keys the warehouse's builds revisited ``since`` then (``serving.model_changes``): the
     rows of those keys are deleted and inserted again, and the fingerprint follows (rows and
     hashes are sums), without reading any other row. Returns the new fingerprint and the
-    rows deleted plus inserted, or None when the log cannot tell or the row counts do not
-    come out as the log says (the caller then compares every row's hash)."""
+    rows deleted plus inserted, or None when the log cannot tell, when the keys' rows pass
+    ``PATCH_SHARE`` of the table, or when the row counts do not come out as the log says (the
+    caller then compares every row's hash)."""
     if since is None or columns_digest(con, source) != columns_of(was):
         return None
     target = f"{quote(schema)}.{quote(name)}"
@@ -274,6 +275,14 @@ def catch_up(
                     f"create temp table {picked} as select rowid as rid from {relation} as t "
                     f"semi join {temps[0]} as k on cast(t.{key} as varchar) = k.changed_key"
                 )
+            picked_rows = con.execute(
+                f"select (select count(*) from {temps[1]}) + (select count(*) from {temps[2]})"
+            ).fetchall()[0][0]
+            if picked_rows > PATCH_SHARE * max(rows, 1):
+                # Keys holding much of the table (a new month carried into every union's rows
+                # of fct_membership_monthly): comparing every row's hash replaces only the rows
+                # that differ, where the keys' rows would all be deleted and written again.
+                return None
             (gone, gone_sum), (came, came_sum) = (
                 con.execute(
                     f"select count(*), coalesce(sum(hash({ROW})::hugeint), 0) from "

@@ -236,3 +236,12 @@ def test_a_publication_catches_up_by_the_keys_the_builds_changed(tmp_path: Path)
         log_build(con, "b5", [12])
         con.execute("delete from meta.model_changes where invocation_id = 'b4'")  # pruned
     assert publish_and_compare() == ({}, {"marts.facts": 2})
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.facts values (1002, 3)")
+        log_build(con, "b6", [*range(600), 1002])  # keys holding most rows, one row new
+    # deleting and writing again 600 keys' rows costs more than finding the one new row
+    assert publish_and_compare() == ({}, {"marts.facts": 1})
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.facts set amount = 2 where fact_id = 13")
+        log_build(con, "b7", [13])
+    assert publish_and_compare() == ({"marts.facts": 2}, {})
