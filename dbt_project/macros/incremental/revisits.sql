@@ -45,8 +45,8 @@
     {{ ensure_model_changes() }}
 {%- endmacro %}
 
-{#- The log publication reads (serving/model_changes.py): per model, the builds of its
-    latest model_changes_kept() builds, oldest first by recorded_at, each with one row
+{#- The log publication reads (serving/model_changes.py): per model, its latest
+    model_changes_kept() builds, oldest first by recorded_at, each with one row
     whose changed_key is null and, when the build revisited keys (key_column set), one row
     per key it revisited; a build that wrote every row has a null key_column. The serving
     file records the invocation each of its tables reflects, and catches up by deleting and
