@@ -197,7 +197,15 @@ def assert_publication_caught_up_by_the_changed_keys(
     keys those builds changed (meta.model_changes), reading no other row of them, and the
     serving file equals one written whole from the same warehouse."""
     assert first.keyed == {} and len(first.rewritten) == len(first.tables)
-    assert [sorted(keyed) for keyed in caught_up] == [sorted(LOGGED_MARTS)] * DAYS
+    # Day one is 2025-01-01: every union's monthly rows gain a month, and every service file
+    # arrives (the services source was empty on the first load). The changed keys of those
+    # two marts hold most of their rows, so they are hashed instead (serving.publish's
+    # PATCH_SHARE); every later day catches all four up by their keys.
+    first_day = sorted(set(LOGGED_MARTS) - {"marts.fct_membership_monthly",
+                                            "marts.fct_service_deliveries"})  # fmt: skip
+    assert [sorted(keyed) for keyed in caught_up] == [first_day] + [sorted(LOGGED_MARTS)] * (
+        DAYS - 1
+    )
     # Each day changes some rows of the member dimension and the delivery and event facts.
     for mart in ("marts.dim_member", "marts.fct_membership_events"):
         assert all(keyed[mart] > 0 for keyed in caught_up), mart
