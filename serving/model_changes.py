@@ -1,12 +1,12 @@
 """What dbt's incremental builds changed in a mart since a given build, from the warehouse's
 ``meta.model_changes`` log (``dbt_project/macros/incremental/revisits.sql``).
 
-Every build of a ``replace_keys`` model appends, in the transaction that writes the model's
-rows, one row for the build and one per key it revisited (deleted and inserted again, or
-added); a build that wrote every row (the first, ``--full-refresh``, a changed definition)
-names no key column. So a table that reflected build ``X`` equals the model's table now once
-the rows of every key revisited by the builds after ``X`` are replaced, provided none of them
-wrote every row and ``X`` is still in the log.
+Every build of a ``replace_keys`` or ``merge_logged`` model appends, in the transaction that
+writes the model's rows, one row for the build and one per key it changed (deleted and
+inserted again, added, merged); a build that wrote every row (the first,
+``--full-refresh``, a changed definition) names no key column. So a table that reflected
+build ``X`` equals the model's table now once the rows of every key changed by the builds
+after ``X`` are replaced, provided none of them wrote every row and ``X`` is still in the log.
 """
 
 from __future__ import annotations
@@ -25,42 +25,37 @@ class Since:
     invocations: tuple[str, ...]
 
 
-def latest_builds(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
-    """The invocation of each logged model's latest build, by model name (empty when the
-    warehouse has no log yet)."""
+Builds = dict[str, list[tuple[str, str | None]]]
+
+
+def build_log(con: duckdb.DuckDBPyConnection, catalog: str) -> Builds:
+    """Each logged model's builds, oldest first: (invocation, key column or None for a build
+    of every row). Empty when the warehouse has no log yet. Read once per publication."""
     if not _has_log(con, catalog):
         return {}
-    return dict(
-        con.execute(
-            f"select model_name, arg_max(invocation_id, recorded_at) "
-            f"from {catalog}.meta.model_changes where changed_key is null group by model_name"
-        ).fetchall()
-    )
+    builds: Builds = {}
+    for model, invocation, key in con.execute(
+        f"select model_name, invocation_id, key_column from {catalog}.meta.model_changes "
+        "where changed_key is null order by model_name, recorded_at, invocation_id"
+    ).fetchall():
+        builds.setdefault(model, []).append((invocation, key))
+    return builds
 
 
-def changes_since(
-    con: duckdb.DuckDBPyConnection, catalog: str, model: str, invocation: str
-) -> Since | None:
-    """The builds of ``model`` after ``invocation``; None when the log cannot tell (the
-    invocation was pruned or never logged, a later build wrote every row, or the later
-    builds name different key columns)."""
-    if not _has_log(con, catalog):
-        return None
-    builds = con.execute(
-        f"select invocation_id, recorded_at, key_column from {catalog}.meta.model_changes "
-        "where model_name = ? and changed_key is null order by recorded_at, invocation_id",
-        [model],
-    ).fetchall()
-    at = next((i for i, (inv, *_) in enumerate(builds) if inv == invocation), None)
+def changes_since(builds: list[tuple[str, str | None]], invocation: str) -> Since | None:
+    """The builds (of one model, ``build_log``) after ``invocation``; None when the log cannot
+    tell (the invocation was pruned or never logged, a later build wrote every row, or the
+    later builds name different key columns)."""
+    at = next((i for i, (inv, _) in enumerate(builds) if inv == invocation), None)
     if at is None:
         return None
     later = builds[at + 1 :]
     if not later:
         return Since(None, ())
-    keys = {key for _, _, key in later}
+    keys = {key for _, key in later}
     if None in keys or len(keys) != 1:
         return None
-    return Since(keys.pop(), tuple(inv for inv, *_ in later))
+    return Since(keys.pop(), tuple(inv for inv, _ in later))
 
 
 def changed_keys_sql(catalog: str, model: str, since: Since) -> str:

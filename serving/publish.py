@@ -40,7 +40,7 @@ import duckdb
 from core.crash_points import crash_point
 from core.processes import process_alive
 from quality.results import blocking_failures, published_select
-from serving.model_changes import Since, changed_keys_sql, changes_since, latest_builds
+from serving.model_changes import Since, build_log, changed_keys_sql, changes_since
 
 PUBLISHED_SCHEMAS = ("marts",)
 # Serving files are written in DuckDB 1.5's storage format: clients lag the library (the
@@ -428,8 +428,8 @@ def publish(
         with duckdb.connect(str(staged), config=SERVING_STORAGE) as con:
             con.execute(f"attach {literal(warehouse.resolve())} as warehouse (read_only)")
             sources = source_relations(con)
-            latest = latest_builds(con, "warehouse")
-            built_by = {f"marts.{m}": inv for m, inv in latest.items() if ("marts", m) in sources}
+            log = build_log(con, "warehouse")
+            built_by = {f"marts.{m}": b[-1][0] for m, b in log.items() if ("marts", m) in sources}
             hashes: dict[tuple[str, str], str] = {}
             prints: dict[str, str] = {}
             keyed: dict[str, int] = {}
@@ -437,7 +437,7 @@ def publish(
                 key = f"{schema}.{name}"
                 was, was_built = recorded.get(key), previous.built_by.get(key) if previous else None
                 if was is not None and was_built is not None and key in built_by:
-                    since = changes_since(con, "warehouse", name, was_built)
+                    since = changes_since(log[name], was_built)
                     caught = catch_up(con, schema, name, source, was, since)
                     if caught is not None:
                         prints[key], keyed[key] = caught
