@@ -43,6 +43,8 @@ import datetime as dt
 import json
 import logging
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +192,7 @@ class RawStore:
     def __init__(self, warehouse_path: Path, raw_dir: Path | None = None) -> None:
         self.warehouse_path = Path(warehouse_path).resolve()
         self.raw_dir = Path(raw_dir or default_raw_dir(self.warehouse_path)).resolve()
+        self._reader: duckdb.DuckDBPyConnection | None = None
 
     # -- reading state -------------------------------------------------------------------
 
@@ -273,15 +276,33 @@ class RawStore:
             ).fetchall()
         return {(entity, file) for entity, file in rows}
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Serve this store's reads (``query``) from one read-only connection until the block
+        ends. Opening the warehouse file reads its catalog, a tenth of a second or more at
+        SF1, and a load's reads came to a dozen openings (py-spy). Keep the block short: while
+        it is open, no other process can open the file to write."""
+        if self._reader is not None or not self.warehouse_path.exists():
+            yield
+            return
+        with connect(self.warehouse_path, read_only=True) as con:
+            self._reader = con
+            try:
+                yield
+            finally:
+                self._reader = None
+
     def query(
         self, sql: str, params: list[Any] | None = None, **frames: pl.DataFrame
     ) -> pl.DataFrame:
         """The rows of ``sql`` over the warehouse (read-only), with ``frames`` registered as
         relations of those names."""
-        with connect(self.warehouse_path, read_only=True) as con:
-            for name, frame in frames.items():
-                con.register(name, frame.to_arrow())
-            return pl.from_arrow(con.sql(sql, params=params or []).to_arrow_table())  # type: ignore[return-value]
+        with self.reading():
+            con = self._reader
+            if con is None:  # no warehouse file yet: a connection creates an empty one
+                with connect(self.warehouse_path, read_only=True) as con:
+                    return _rows(con, sql, params, frames)
+            return _rows(con, sql, params, frames)
 
     def current(
         self,
@@ -292,6 +313,10 @@ class RawStore:
         """Live (not deleted) current rows of ``entity``, only those of ``keys`` when given
         (a semi-join in DuckDB: a day's rows against millions held); empty before its first
         load."""
+        with self.reading():
+            return self._current(entity, columns, keys)
+
+    def _current(self, entity: Entity, columns: str, keys: pl.Series | None) -> pl.DataFrame:
         if not self.has_view("raw", f"{entity.name}_current"):
             return pl.DataFrame(
                 {"_record_key": [], "_row_hash": []},
@@ -308,6 +333,10 @@ class RawStore:
     def live_keys_absent(self, entity: Entity, keys: pl.Series) -> list[str]:
         """The live keys of ``entity`` that ``keys`` (a source's every key) lacks, sorted: an
         anti-join in DuckDB, which reads only the key column of the current rows."""
+        with self.reading():
+            return self._live_keys_absent(entity, keys)
+
+    def _live_keys_absent(self, entity: Entity, keys: pl.Series) -> list[str]:
         if not self.has_view("raw", f"{entity.name}_current"):
             return []
         given = pl.DataFrame({"_record_key": keys.cast(pl.String)}).drop_nulls()
@@ -332,7 +361,8 @@ class RawStore:
     ) -> list[EntityResult]:
         """Write every batch's Parquet files, then record them in one transaction."""
         remove_orphans(self, source)
-        plans = [self._prepare(source, load_id, loaded_at, b, pii_key) for b in batches]
+        with self.reading():
+            plans = [self._prepare(source, load_id, loaded_at, b, pii_key) for b in batches]
         crash_point("raw.files_written")
         with connect(self.warehouse_path) as con:
             con.begin()
@@ -562,8 +592,28 @@ class RawStore:
             con.execute(f"create or replace table {current} as {current_view_sql(entity, columns)}")
             return
         keys = _changed_keys_sql(entity, load_id)
+        if CURRENT_RULES[entity.name] == "revisioned":
+            con.execute(f"delete from {current} where _record_key in ({keys})")
+            latest = current_view_sql(entity, columns, keys=keys)
+            con.execute(f"insert into {current} by name {latest}")
+            return
+        # The latest version of a changed key is its current row or one this load stored:
+        # choosing among those reads the load's files, not the whole history (every version
+        # of every key, read in full for a few hundred keys: 0.9 s of a day's member load at
+        # SF1, growing with the history).
+        cols = ", ".join(sql_ident(c) for c in columns)
+        candidates = (
+            f"select {cols} from raw.{entity.name} where _load_id = {sql_string(load_id)} "
+            f"union all select {cols} from {current} where _record_key in ({keys})"
+        )
+        staged = f"{entity.name}_current_changed"
+        con.execute(
+            f"create or replace temp table {staged} as "
+            f"{current_view_sql(entity, columns, keys=keys, candidates=candidates)}"
+        )
         con.execute(f"delete from {current} where _record_key in ({keys})")
-        con.execute(f"insert into {current} by name {current_view_sql(entity, columns, keys=keys)}")
+        con.execute(f"insert into {current} by name select * from {staged}")
+        con.execute(f"drop table {staged}")
 
     @staticmethod
     def _current_matches(
@@ -666,3 +716,20 @@ def _count_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
 
 def _duck_type(dtype: Any) -> str:
     return {pl.String: "varchar", pl.Int64: "bigint", pl.Datetime: "timestamp"}[dtype]
+
+
+def _rows(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[Any] | None,
+    frames: dict[str, pl.DataFrame],
+) -> pl.DataFrame:
+    """The rows of ``sql`` on ``con``, with ``frames`` registered under their names for the
+    query only (the connection may serve further queries)."""
+    for name, frame in frames.items():
+        con.register(name, frame.to_arrow())
+    try:
+        return pl.from_arrow(con.sql(sql, params=params or []).to_arrow_table())  # type: ignore[return-value]
+    finally:
+        for name in frames:
+            con.unregister(name)

@@ -37,6 +37,7 @@ def current_view_sql(
     raw_schema: str = "raw",
     quote: str = '"',
     keys: str | None = None,
+    candidates: str | None = None,
 ) -> str:
     """The select of ``<raw_schema>.<entity>_current`` over ``<raw_schema>.<entity>`` (the
     history, whose columns are ``columns``) and ``<raw_schema>.deletions``: one row per key,
@@ -46,7 +47,11 @@ def current_view_sql(
     load changed, computed from their keys' history alone (every version of each key; for a
     revisioned entity every row of each file group those keys were stored in, which decides
     the group's latest revision). Not for a snapshot entity, whose every key a load
-    changes."""
+    changes.
+
+    ``candidates``, with ``keys`` under the cursor and file rules: a select of the versions
+    to choose from instead of the keys' history (the keys' current rows and the versions a
+    load stored: the latest of those is the latest of the history, without reading it)."""
     rule = CURRENT_RULES[entity.name]
     if keys is not None and rule == "snapshot":
         raise ValueError(f"{entity.name}: a snapshot's current rows are the whole snapshot")
@@ -66,6 +71,8 @@ def current_view_sql(
                 f"(select {cols} from {history} where _file_group in (select _file_group "
                 f"from {history} where _record_key in ({keys})) or _file_group is null)"
             )
+        elif candidates is not None and rule in ("cursor", "file"):
+            scope = f"({candidates})"
         else:
             scope = f"(select {cols} from {history}{key_scope})"
     if rule == "snapshot":
