@@ -314,37 +314,31 @@ class RawStore:
         (a semi-join in DuckDB: a day's rows against millions held); empty before its first
         load."""
         with self.reading():
-            return self._current(entity, columns, keys)
-
-    def _current(self, entity: Entity, columns: str, keys: pl.Series | None) -> pl.DataFrame:
-        if not self.has_view("raw", f"{entity.name}_current"):
-            return pl.DataFrame(
-                {"_record_key": [], "_row_hash": []},
-                schema={"_record_key": pl.String, "_row_hash": pl.String},
-            ).select(c.strip() for c in columns.split(","))
-        sql = f"select {columns} from raw.{entity.name}_current where not _is_deleted"
-        if keys is None:
-            return self.query(sql)
-        wanted = pl.DataFrame({"_record_key": keys.cast(pl.String)}).unique()
-        return self.query(
-            f"{sql} and _record_key in (select _record_key from _wanted)", _wanted=wanted
-        )
+            if not self.has_view("raw", f"{entity.name}_current"):
+                return pl.DataFrame(
+                    {"_record_key": [], "_row_hash": []},
+                    schema={"_record_key": pl.String, "_row_hash": pl.String},
+                ).select(c.strip() for c in columns.split(","))
+            sql = f"select {columns} from raw.{entity.name}_current where not _is_deleted"
+            if keys is None:
+                return self.query(sql)
+            wanted = pl.DataFrame({"_record_key": keys.cast(pl.String)}).unique()
+            return self.query(
+                f"{sql} and _record_key in (select _record_key from _wanted)", _wanted=wanted
+            )
 
     def live_keys_absent(self, entity: Entity, keys: pl.Series) -> list[str]:
         """The live keys of ``entity`` that ``keys`` (a source's every key) lacks, sorted: an
         anti-join in DuckDB, which reads only the key column of the current rows."""
         with self.reading():
-            return self._live_keys_absent(entity, keys)
-
-    def _live_keys_absent(self, entity: Entity, keys: pl.Series) -> list[str]:
-        if not self.has_view("raw", f"{entity.name}_current"):
-            return []
-        given = pl.DataFrame({"_record_key": keys.cast(pl.String)}).drop_nulls()
-        return self.query(
-            f"select _record_key from raw.{entity.name}_current "
-            "anti join _given using (_record_key) where not _is_deleted order by 1",
-            _given=given,
-        )["_record_key"].to_list()
+            if not self.has_view("raw", f"{entity.name}_current"):
+                return []
+            given = pl.DataFrame({"_record_key": keys.cast(pl.String)}).drop_nulls()
+            return self.query(
+                f"select _record_key from raw.{entity.name}_current "
+                "anti join _given using (_record_key) where not _is_deleted order by 1",
+                _given=given,
+            )["_record_key"].to_list()
 
     # -- writing a load ------------------------------------------------------------------
 
@@ -591,7 +585,8 @@ class RawStore:
                 con.execute(f"drop view {current}")
             con.execute(f"create or replace table {current} as {current_view_sql(entity, columns)}")
             return
-        keys = _changed_keys_sql(entity, load_id)
+        load = sql_string(load_id)
+        keys = _changed_keys_sql(entity, load)
         if CURRENT_RULES[entity.name] == "revisioned":
             con.execute(f"delete from {current} where _record_key in ({keys})")
             latest = current_view_sql(entity, columns, keys=keys)
@@ -603,7 +598,7 @@ class RawStore:
         # SF1, growing with the history).
         cols = ", ".join(sql_ident(c) for c in columns)
         candidates = (
-            f"select {cols} from raw.{entity.name} where _load_id = {sql_string(load_id)} "
+            f"select {cols} from raw.{entity.name} where _load_id = {load} "
             f"union all select {cols} from {current} where _record_key in ({keys})"
         )
         staged = f"{entity.name}_current_changed"
@@ -673,11 +668,11 @@ def _table_type(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return str(found[0][0]) if found else None
 
 
-def _changed_keys_sql(entity: Entity, load_id: str) -> str:
-    """A select of the record keys whose current row load ``load_id`` may have changed: the
-    keys it stored a version of or tombstoned and, for a revisioned entity, every key stored
-    in a file group it wrote a revision of (a revision withdraws the rows it leaves out)."""
-    load = sql_string(load_id)
+def _changed_keys_sql(entity: Entity, load: str) -> str:
+    """A select of the record keys whose current row a load (``load``: its id as an SQL
+    literal) may have changed: the keys it stored a version of or tombstoned and, for a
+    revisioned entity, every key stored in a file group it wrote a revision of (a revision
+    withdraws the rows it leaves out)."""
     history = f"raw.{entity.name}"
     keys = (
         f"select _record_key from {history} where _load_id = {load} "

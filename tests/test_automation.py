@@ -88,7 +88,7 @@ def test_a_landed_load_refreshes_exactly_what_is_built_from_it(
         assert dg.AssetKey.from_user_string(key) in requested
     for key in ("marts/fct_dispute_cases", "marts/dim_district", "raw/membership/members"):
         assert dg.AssetKey.from_user_string(key) not in requested
-    assert len(built_from) == 32 and len(their_checks) == 246
+    assert len(built_from) == 32 and len(their_checks) == 139
 
     # Once that run has updated them, the next tick requests nothing.
     after_full_run.land(built_from, their_checks)

@@ -125,7 +125,7 @@ def test_schedules_name_every_asset_and_check_they_run() -> None:
     graph = defs.resolve_asset_graph()
     assets = {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
     checks = set(graph.asset_check_keys)
-    assert (len(assets), len(checks)) == (len(_current_asset_keys()), 536)
+    assert (len(assets), len(checks)) == (len(_current_asset_keys()), 338)
     requests = {}
     for name in ("daily_refresh", "weekly_full_refresh"):
         with (
