@@ -116,6 +116,11 @@ def dbt_manifest() -> dict:
     return json.loads((ROOT / "dbt_project" / "target" / "manifest.json").read_text())
 
 
+def data_tests_of_the_project() -> set[str]:
+    """The ids of the dbt project's data tests."""
+    return {uid for uid, node in dbt_manifest()["nodes"].items() if node["resource_type"] == "test"}
+
+
 def unit_tests_of_the_project() -> set[str]:
     """The ids of the dbt project's unit tests."""
     return set(dbt_manifest()["unit_tests"])

@@ -43,12 +43,16 @@ BY_LOADS = {
     "fct_membership_monthly": "membership",
     "int_membership_kpis_aggregated": "membership",
     "int_dispute_kpis_aggregated": "disputes",
+    "fct_case_events": "disputes",
+    "fct_hotline_requests": "disputes",
 }
 
 NARROWED_TESTS = ("unique", "unique_combination_of_columns")
 # The published marts whose builds log the keys they changed (meta.model_changes).
 LOGGED_MARTS = (
     "marts.dim_member",
+    "marts.fct_case_events",
+    "marts.fct_hotline_requests",
     "marts.fct_membership_events",
     "marts.fct_membership_monthly",
     "marts.fct_service_deliveries",
