@@ -231,6 +231,27 @@
     ),
 {%- endmacro %}
 
+{#-
+    The CTEs (each followed by a comma) of a model whose rows are each a function of one
+    record of the entity `entity` of source `source`: `revisited`, the keys (column `key`)
+    that `loads` wrote a version of (in model `versions`, the staged history with load_id)
+    or tombstoned. The model names both staged models in `-- depends_on:` comments: these
+    refs render on incremental runs only, which dbt's parse does not see.
+-#}
+{% macro revisited_records_ctes(versions, key, source, entity, loads) -%}
+    deletions as (
+        select * from {{ ref('stg_services__deletions') }}
+    ),
+
+    record_versions as (
+        select * from {{ ref(versions) }}
+    ),
+
+    revisited as (
+        {{ loaded_keys('record_versions', 'deletions', key, source, entity, loads) }}
+    ),
+{%- endmacro %}
+
 {#- The day `this` model was last built as of ('yyyy-mm-dd', as_of_date), none if never (or
     while parsing): what it computed "as of the build date" then is as of that day. -#}
 {% macro last_built_on() -%}

@@ -28,17 +28,9 @@ event_types as (
 
 {% if is_incremental() %}
 
-    deletions as (
-        select * from {{ ref('stg_services__deletions') }}
-    ),
-
-    case_versions as (
-        select * from {{ ref('stg_disputes__case_versions') }}
-    ),
-
-    revisited as (
-        {{ loaded_keys('case_versions', 'deletions', 'case_id', 'disputes', 'case', loads) }}
-    ),
+    {{ revisited_records_ctes(
+        'stg_disputes__case_versions', 'case_id', 'disputes', 'case', loads
+    ) }}
 
 {% endif %}
 

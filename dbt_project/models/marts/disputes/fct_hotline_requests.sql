@@ -33,19 +33,10 @@ topics as (
 
 {% if is_incremental() %}
 
-    deletions as (
-        select * from {{ ref('stg_services__deletions') }}
-    ),
-
-    request_versions as (
-        select * from {{ ref('stg_disputes__hotline_request_versions') }}
-    ),
-
-    revisited as (
-        {{ loaded_keys(
-            'request_versions', 'deletions', 'request_id', 'disputes', 'hotline_request', loads
-        ) }}
-    ),
+    {{ revisited_records_ctes(
+        'stg_disputes__hotline_request_versions', 'request_id', 'disputes', 'hotline_request',
+        loads
+    ) }}
 
 {% endif %}
 
