@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import STAGE_LABELS
+from bench.run import RUNS, STAGE_LABELS
 from tests.conftest import postgres_reachable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ def test_every_stage_is_measured_in_all_three_runs(quick: tuple[dict, str]) -> N
     result, _ = quick
     (row,) = result["rows"]
     assert row["scale"] == 0.002
-    for run in ("full", "limit", "incremental"):
+    for run in RUNS:
         assert set(row[run]) == set(STAGE_LABELS), run
         for stage, figures in row[run].items():
             assert figures["wall_s"] > 0 and figures["cpu_s"] > 0, (run, stage)
