@@ -277,18 +277,20 @@ class RawStore:
         return {(entity, file) for entity, file in rows}
 
     @contextmanager
-    def reading(self) -> Iterator[None]:
-        """Serve this store's reads (``query``) from one read-only connection until the block
-        ends. Opening the warehouse file reads its catalog, a tenth of a second or more at
-        SF1, and a load's reads came to a dozen openings (py-spy). Keep the block short: while
-        it is open, no other process can open the file to write."""
-        if self._reader is not None or not self.warehouse_path.exists():
-            yield
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Serve this store's reads (``query``) from one read-only connection, which it
+        yields, until the block ends. Opening the warehouse file reads its catalog, a tenth
+        of a second or more at SF1, and a load's reads came to a dozen openings (py-spy).
+        Keep the block short: while it is open, no other process can open the file to
+        write. The file must exist (``ensure`` creates it): DuckDB opens no missing file
+        read-only."""
+        if self._reader is not None:
+            yield self._reader
             return
         with connect(self.warehouse_path, read_only=True) as con:
             self._reader = con
             try:
-                yield
+                yield con
             finally:
                 self._reader = None
 
@@ -297,11 +299,7 @@ class RawStore:
     ) -> pl.DataFrame:
         """The rows of ``sql`` over the warehouse (read-only), with ``frames`` registered as
         relations of those names."""
-        with self.reading():
-            con = self._reader
-            if con is None:  # no warehouse file yet: a connection creates an empty one
-                with connect(self.warehouse_path, read_only=True) as con:
-                    return _rows(con, sql, params, frames)
+        with self.reading() as con:
             return _rows(con, sql, params, frames)
 
     def current(
