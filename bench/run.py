@@ -271,9 +271,8 @@ def judge(row: dict[str, Any]) -> dict[str, Any]:
         "full_vs_limit": round(full / limit, 2),
         "incremental_share": round(inc / full, 4),
         "idle_share": round(idle / full, 4),
-        "peak_rss_gib": max(
-            row["totals"][k]["peak_rss_gib"] for k in ("full", "incremental", "idle")
-        ),
+        # the pipeline's own processes; the limit's are DuckDB alone
+        "peak_rss_gib": max(row["totals"][k]["peak_rss_gib"] for k in RUNS if k != "limit"),
     }
     if "dbt" in row["peer"]:
         pg, duck = row["peer"]["dbt"]["node_seconds"], row["full"]["dbt"]["node_seconds"]
@@ -333,12 +332,12 @@ def markdown(result: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for key, label in STAGE_LABELS.items():
-            f, lim, inc = row["full"][key], row["limit"][key], row["incremental"][key]
+            f, lim, inc, idle = (row[run][key] for run in RUNS)
             lines.append(
                 f"| {label} | {f['wall_s']} | {f['cpu_s']} | {f['peak_rss_gib']} "
                 f"| {lim['wall_s']} | {_ratio(f['wall_s'], lim['wall_s'])} "
                 f"| {inc['wall_s']} | {inc['cpu_s']} | {inc['peak_rss_gib']} "
-                f"| {row['idle'][key]['wall_s']} |"
+                f"| {idle['wall_s']} |"
             )
         t = row["totals"]
         lines.append(
